@@ -1,0 +1,17 @@
+#!/bin/sh
+# Installs the Debian packages evalua needs to build and test; a no-op when
+# they are all present. Needs root (or sudo) only when something is missing.
+set -e
+PKGS="cmake make gcc liblua5.4-dev lua-cjson-dev lua-filesystem-dev libcurl4-openssl-dev
+libplplot-dev plplot-driver-cairo libsqlite3-dev sqlite3 hyphen-en-us libopenblas-dev
+python3-numpy fonts-dejavu-core"
+missing=""
+for p in $PKGS; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
+done
+[ -z "$missing" ] && exit 0
+echo "install-deps: installing$missing" >&2
+SUDO=""
+[ "$(id -u)" = 0 ] || SUDO="sudo"
+$SUDO apt-get update -qq
+DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends $missing >&2

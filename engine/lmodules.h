@@ -1,0 +1,2 @@
+/* lmodules.h: one line per C module engine/l<part>.c -> require "evalua.<part>".
+ * Included by linit.c/linit.h with EVALUA_MODULE defined. Add yours here. */
