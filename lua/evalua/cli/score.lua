@@ -1,0 +1,128 @@
+-- evalua score: scores a ready CSV/JSONL/JSON file with no script (model =
+-- none): prints the run metrics as JSON on stdout and writes the per-row
+-- table to --out (.csv, .jsonl or .json).
+local util = require "evalua.util"
+
+local M = { summary = "score a file of ready outputs (no model): evalua score --data F --predictions COL" }
+
+local USAGE = [[
+usage: evalua score --data FILE --predictions COL [--targets COL] [--inputs COL]
+                    [--model-type T] [--metrics a,b,...] [--out FILE] [--retriever-k K]
+  --data         a CSV, JSONL or JSON file
+  --predictions  the column holding the outputs to score
+  --targets      the column holding the expected outputs
+  --inputs       the column holding the inputs (mapped to 'inputs')
+  --model-type   text | question-answering | text-summarization | retriever
+  --metrics      metrics to compute besides the model type's defaults: built-in
+                 names (token_count, toxicity, rouge1, precision_at_5, ...) or
+                 metric packs (a name in metrics/ or a path to a .lua file)
+  --out          write the per-row table (.csv, .jsonl or .json split orient)]]
+
+-- Shortest decimal that reads back as the same double (like Python's repr).
+local function num(x)
+  if x ~= x or x == math.huge or x == -math.huge then return "null" end
+  if math.type(x) == "integer" then return tostring(x) end
+  for p = 15, 17 do
+    local s = string.format("%." .. p .. "g", x)
+    if tonumber(s) == x then
+      if not s:find("[%.eEn]") then s = s .. ".0" end
+      return s
+    end
+  end
+  return string.format("%.17g", x)
+end
+M.format_number = num
+
+-- JSON object of name -> number with sorted keys, one per line.
+function M.metrics_json(metrics)
+  local keys = {}
+  for k in pairs(metrics) do keys[#keys + 1] = k end
+  table.sort(keys)
+  local cjson = require "cjson"
+  local lines = {}
+  for _, k in ipairs(keys) do
+    lines[#lines + 1] = "  " .. cjson.encode(k) .. ": " .. num(metrics[k])
+  end
+  if #lines == 0 then return "{}" end
+  return "{\n" .. table.concat(lines, ",\n") .. "\n}"
+end
+
+-- A metric from a --metrics name: precision_at_5 style, a built-in, or a pack.
+local function metric_by_name(name)
+  local metrics = require "evalua.metrics"
+  local kind, k = name:match("^(%a+_at)_(%d+)$")
+  if kind then
+    local ctor, err = metrics.builtin(kind .. "_k")
+    if not ctor then util.usage("score: " .. err) end
+    return ctor({ k = tonumber(k) })
+  end
+  local ctor = metrics.builtin(name)
+  if ctor then return ctor({}) end
+  local ok, m = pcall(metrics.load, name)
+  if not ok then util.usage("score: unknown metric '" .. name .. "': " .. tostring(type(m) == "table" and m.msg or m)) end
+  return m
+end
+
+function M.main(args)
+  local opts, pos = util.parse_args("score", args, {
+    ["--data"] = "value", ["--predictions"] = "value", ["--targets"] = "value",
+    ["--inputs"] = "value", ["--model-type"] = "value", ["--metrics"] = "value",
+    ["--out"] = "value", ["--retriever-k"] = "value", ["--help"] = "flag", ["-h"] = "flag",
+  })
+  if opts.help or opts.h then print(USAGE) return 0 end
+  if #pos > 0 then util.usage("score: unexpected argument '" .. pos[1] .. "'") end
+  if not opts.data then util.usage("score: --data is required") end
+  if not opts.predictions then util.usage("score: --predictions is required") end
+  local f = io.open(opts.data, "rb")
+  if not f then util.usage("score: cannot open '" .. opts.data .. "'") end
+  f:close()
+  local extra, seen = {}, {}
+  if opts.metrics then
+    for name in opts.metrics:gmatch("[^,%s]+") do
+      if not seen[name] then
+        seen[name] = true
+        local m = metric_by_name(name)
+        if type(m) == "table" and not require("evalua.metrics").is_metric(m) then
+          for _, x in ipairs(m) do extra[#extra + 1] = x end
+        else
+          extra[#extra + 1] = m
+        end
+      end
+    end
+  end
+  if not opts.model_type and #extra == 0 then
+    util.usage("score: give --model-type or --metrics")
+  end
+  local ec = { col_mapping = {} }
+  if opts.inputs then ec.col_mapping.inputs = opts.inputs end
+  if opts.retriever_k then
+    ec.retriever_k = math.tointeger(tonumber(opts.retriever_k))
+    if not ec.retriever_k then util.usage("score: --retriever-k needs an integer") end
+  end
+  -- built-in defaults already chosen by --model-type are not added twice
+  if opts.model_type then
+    local defaults = require("evalua.evaluate").DEFAULT_METRICS[opts.model_type] or {}
+    local keep = {}
+    for _, m in ipairs(extra) do
+      local dup = false
+      for _, d in ipairs(defaults) do if m.name == d then dup = true end end
+      if not dup then keep[#keep + 1] = m end
+    end
+    extra = keep
+  end
+  local data = require("evalua.table").read(opts.data)
+  local results = require("evalua.evaluate").evaluate{
+    data = data, predictions = opts.predictions, targets = opts.targets,
+    model_type = opts.model_type, extra_metrics = extra, evaluator_config = ec,
+  }
+  print(M.metrics_json(results.metrics))
+  if opts.out then
+    local t = results.tables.eval_results_table
+    if opts.out:match("%.jsonl$") then t:write_jsonl(opts.out)
+    elseif opts.out:match("%.json$") then t:write_json(opts.out, { orient = "split" })
+    else t:write_csv(opts.out) end
+  end
+  return 0
+end
+
+return M
