@@ -1,3 +1,4 @@
 /* lmodules.h: one line per C module engine/l<part>.c -> require "evalua.<part>".
  * Included by linit.c/linit.h with EVALUA_MODULE defined. Add yours here. */
 EVALUA_MODULE(cachedb)
+EVALUA_MODULE(plot_pl) /* engine/lplot.c: require "evalua.plot_pl" (= evalua.plot.pl) */
