@@ -119,7 +119,7 @@ function M.render_prompt(spec, row)
   if with_input then add("Model input:\n" .. render(row.input) .. "\n\n") end
   add("Model output:\n" .. render(row.output) .. "\n\n")
   add(context_block(spec.grading_context_columns, row.context or {}, "Additional information used by the model:") .. "\n\n")
-  add("Definition of " .. name .. ":\n" .. spec.definition .. "\n\n")
+  add("Definition:\n" .. spec.definition .. "\n\n")
   add("Rubric:\n" .. spec.grading_prompt .. "\n\n")
   add(examples_block(spec.examples, spec.grading_context_columns, spec.include_input) .. "\n\n")
   add(answer_format(name) .. "\n\n")
