@@ -1,0 +1,223 @@
+-- evalua.accounting: token usage and cost of a run. Every model or judge
+-- call is recorded here (sent, replayed from the cache, failed, or only
+-- counted under --dry-run); snapshot() gives the totals per run and per
+-- model for the run store and the summary line printed at the end.
+local config = require "evalua.config"
+
+local M = {}
+
+local models, order = {}, {}
+local dry = { requests = 0, prompt_tokens = 0, cost_usd = 0, unpriced = {} }
+local prices
+
+local function zero()
+  return { requests = 0, cache_hits = 0, failures = 0, prompt_tokens = 0, completion_tokens = 0,
+    total_tokens = 0, cost_usd = 0, priced = true }
+end
+
+-- ---------------------------------------------------------------- prices
+
+local function load_prices()
+  if prices then return prices end
+  local t = {}
+  for k, v in pairs(require("evalua.prices")) do t[k] = v end
+  local path = os.getenv("EVALUA_PRICES")
+  if path and path ~= "" then
+    local f, err = io.open(path, "rb")
+    if not f then error("accounting: EVALUA_PRICES: " .. tostring(err), 0) end
+    local text = f:read("a")
+    f:close()
+    local ok, user = pcall(require("cjson").decode, text)
+    if not ok or type(user) ~= "table" then
+      error("accounting: EVALUA_PRICES: " .. path .. ": not a JSON object of model prices", 0)
+    end
+    for name, p in pairs(user) do
+      if type(p) ~= "table" or type(p.input) ~= "number" or type(p.output) ~= "number" then
+        error(string.format("accounting: EVALUA_PRICES: %s: entry '%s' needs numeric input and output",
+          path, tostring(name)), 0)
+      end
+      t[name] = { input = p.input, output = p.output }
+    end
+  end
+  prices = t
+  return t
+end
+
+-- The price entry { input, output } (USD per 1M tokens) of a model name:
+-- the exact entry, else the longest entry the name starts with; nil if none.
+function M.price(model)
+  if type(model) ~= "string" then return nil end
+  local t = load_prices()
+  if t[model] then return t[model] end
+  local best, blen = nil, 0
+  for name, p in pairs(t) do
+    if #name > blen and model:sub(1, #name) == name then best, blen = p, #name end
+  end
+  return best
+end
+
+-- Cost in USD of the given token counts for a model, or nil when unpriced.
+function M.cost(model, prompt_tokens, completion_tokens)
+  local p = M.price(model)
+  if not p then return nil end
+  return ((prompt_tokens or 0) * p.input + (completion_tokens or 0) * p.output) / 1e6
+end
+
+-- Drops the loaded price table (tests change EVALUA_PRICES).
+function M.reload_prices()
+  prices = nil
+end
+
+-- ---------------------------------------------------------------- tokens
+
+local tokenize_ok, tokenize
+local function count_text(text)
+  if tokenize_ok == nil then
+    tokenize_ok, tokenize = pcall(require, "evalua.tokenize")
+    if tokenize_ok and type(tokenize) ~= "table" then tokenize_ok = false end
+  end
+  if tokenize_ok and tokenize.count then
+    local ok, n = pcall(tokenize.count, text, "cl100k_base")
+    if ok and type(n) == "number" then return n end
+  end
+  return math.ceil(#text / 4)
+end
+
+-- Rough prompt tokens of a message list (or a plain prompt string): the
+-- cl100k_base count when evalua.tokenize is present, else bytes / 4; plus 4
+-- per message and 2 for the reply priming, as OpenAI's cookbook counts.
+function M.estimate_tokens(messages)
+  if type(messages) == "string" then return count_text(messages) end
+  local n = 2
+  for _, m in ipairs(messages or {}) do
+    local c = m.content
+    if type(c) == "table" then c = require("evalua.providers.common").content_text(c) or "" end
+    n = n + 4 + count_text(tostring(c or ""))
+  end
+  return n
+end
+
+-- ---------------------------------------------------------------- records
+
+local function entry(provider, model)
+  local name = tostring(provider) .. ":" .. tostring(model)
+  local e = models[name]
+  if not e then
+    e = zero()
+    e.provider, e.model = provider, model
+    models[name] = e
+    order[#order + 1] = name
+  end
+  return e
+end
+
+-- Records one call. r: provider, model, usage ({ prompt_tokens,
+-- completion_tokens, total_tokens } or nil), cached (replayed from the
+-- cache: no tokens billed), failed (no answer).
+function M.record(r)
+  local e = entry(r.provider, r.model)
+  if r.cached then
+    e.cache_hits = e.cache_hits + 1
+    return
+  end
+  e.requests = e.requests + 1
+  if r.failed then e.failures = e.failures + 1 end
+  local u = r.usage
+  if type(u) == "table" then
+    local p, c = tonumber(u.prompt_tokens) or 0, tonumber(u.completion_tokens) or 0
+    e.prompt_tokens = e.prompt_tokens + p
+    e.completion_tokens = e.completion_tokens + c
+    e.total_tokens = e.total_tokens + (tonumber(u.total_tokens) or (p + c))
+    local cost = M.cost(r.model, p, c)
+    if cost then e.cost_usd = e.cost_usd + cost
+    elseif p + c > 0 then e.priced = false end
+  end
+end
+
+-- Records a request counted but not sent (--dry-run) with its estimated
+-- prompt tokens.
+function M.record_dry(provider, model, prompt_tokens)
+  dry.requests = dry.requests + 1
+  dry.prompt_tokens = dry.prompt_tokens + prompt_tokens
+  local cost = M.cost(model, prompt_tokens, 0)
+  if cost then dry.cost_usd = dry.cost_usd + cost
+  else dry.unpriced[tostring(provider) .. ":" .. tostring(model)] = true end
+end
+
+-- The numbers so far: { requests, cache_hits, failures, prompt_tokens,
+-- completion_tokens, total_tokens, cost_usd, unpriced = { "provider:model" },
+-- models = { ["provider:model"] = { same fields, provider, model } },
+-- dry_run = { requests, prompt_tokens, cost_usd, unpriced } }.
+-- cost_usd covers the priced models only; unpriced lists the others.
+function M.snapshot()
+  local total = zero()
+  total.priced = nil
+  total.unpriced = {}
+  total.models = {}
+  for _, name in ipairs(order) do
+    local e = models[name]
+    local copy = {}
+    for k, v in pairs(e) do copy[k] = v end
+    total.models[name] = copy
+    for _, k in ipairs({ "requests", "cache_hits", "failures", "prompt_tokens",
+      "completion_tokens", "total_tokens", "cost_usd" }) do
+      total[k] = total[k] + e[k]
+    end
+    if not e.priced then total.unpriced[#total.unpriced + 1] = name end
+  end
+  local du = {}
+  for name in pairs(dry.unpriced) do du[#du + 1] = name end
+  table.sort(du)
+  total.dry_run = { requests = dry.requests, prompt_tokens = dry.prompt_tokens,
+    cost_usd = dry.cost_usd, unpriced = du }
+  return total
+end
+
+-- Forgets everything recorded (tests; a script running several evaluations
+-- may also take a snapshot, then reset).
+function M.reset()
+  models, order = {}, {}
+  dry = { requests = 0, prompt_tokens = 0, cost_usd = 0, unpriced = {} }
+end
+
+local function money(x)
+  if x >= 0.01 or x == 0 then return string.format("$%.2f", x) end
+  return string.format("$%.4f", x)
+end
+
+-- The summary of the run in one line, or nil when no model was called.
+-- Under --dry-run: "dry run: N requests, ~T prompt tokens, est. cost $X".
+function M.summary_line()
+  local s = M.snapshot()
+  if config.dry_run or s.dry_run.requests > 0 then
+    local line = string.format("dry run: %d requests, ~%d prompt tokens, est. cost %s",
+      s.dry_run.requests, s.dry_run.prompt_tokens, money(s.dry_run.cost_usd))
+    if #s.dry_run.unpriced > 0 then
+      line = line .. " (unpriced: " .. table.concat(s.dry_run.unpriced, ", ") .. ")"
+    end
+    return line
+  end
+  if s.requests + s.cache_hits == 0 then return nil end
+  local line = string.format("models: %d requests (%d cached, %d failed), %d prompt + %d completion tokens, cost %s",
+    s.requests + s.cache_hits, s.cache_hits, s.failures, s.prompt_tokens, s.completion_tokens,
+    money(s.cost_usd))
+  if #s.unpriced > 0 then line = line .. " (unpriced: " .. table.concat(s.unpriced, ", ") .. ")" end
+  return line
+end
+
+-- Print the summary line on stderr when the script ends (unless --quiet or
+-- print_at_finish is set to false by a part that prints its own summary).
+M.print_at_finish = true
+local registered = false
+function M.register_finish()
+  if registered then return end
+  registered = true
+  require("evalua.runtime").at_finish(function()
+    if M.print_at_finish and not config.quiet then
+      local line = M.summary_line()
+      if line then io.stderr:write("evalua: ", line, "\n") end
+    end
+  end)
+end
+
+return M

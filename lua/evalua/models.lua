@@ -1,0 +1,563 @@
+-- evalua.models: model URIs, template models, and the one I/O path every
+-- model and judge call takes: dry run -> cache -> HTTP -> parse -> account.
+-- The adapters (evalua.providers.*) only build and parse; this module does
+-- the sending, through evalua.http (retries and rate limits live there).
+local config = require "evalua.config"
+local common = require "evalua.providers.common"
+
+local M = {}
+
+-- ---------------------------------------------------------------- sending
+
+-- The transport: request table -> response | nil, err. Tests may replace it.
+function M.transport(req)
+  return require("evalua.http").request(req)
+end
+
+local function scrub_secret(msg, secret)
+  if type(secret) == "string" and #secret >= 4 then
+    msg = msg:gsub(secret:gsub("%W", "%%%0"), "***")
+  end
+  return msg
+end
+
+local function abort_run(msg)
+  local ok, sched = pcall(require, "evalua.sched")
+  if ok and type(sched) == "table" and type(sched.abort) == "function" then sched.abort(msg) end
+end
+
+local function last_message_text(args)
+  local text = args.prompt
+  if text == nil and type(args.messages) == "table" then
+    local m = args.messages[#args.messages]
+    text = type(m) == "table" and common.content_text(m.content) or nil
+  end
+  text = tostring(text or ""):gsub("%s+", " ")
+  if #text > 40 then text = text:sub(1, 40) .. "..." end
+  return text
+end
+
+-- Sends one request. call: api (name in errors, "openai.chat"), provider,
+-- model (for accounting), adapter (a providers module), args (for
+-- adapter.build_request), key_env (the variable to name when a required key
+-- is missing, or nil when the call needs none / has one).
+-- Returns text, usage, detail | nil, err.
+function M.send(call)
+  local api, adapter, args = call.api, call.adapter, call.args
+  local accounting = require "evalua.accounting"
+  accounting.register_finish()
+  local req = adapter.build_request(args)
+  if config.dry_run then
+    accounting.record_dry(call.provider, call.model,
+      accounting.estimate_tokens(args.messages or args.prompt))
+    return nil, "dry run"
+  end
+  local cache = require "evalua.cache"
+  local key
+  if cache.enabled() then
+    key = cache.key(req)
+    local body = cache.get(key)
+    if body ~= nil then
+      local text, usage, detail = adapter.parse_response({ status = 200, headers = {}, body = body }, req)
+      if text ~= nil then
+        if detail then detail.cached = true end
+        accounting.record{ provider = call.provider, model = call.model, usage = usage, cached = true }
+        return text, usage, detail
+      end
+      -- an entry that no longer parses is ignored and replaced below
+    end
+  end
+  if config.offline then
+    local msg = string.format("%s: offline and no cached response for %s %s at %s (last message: %q)",
+      api, call.provider, tostring(call.model), common.scrub_url(req.url), last_message_text(args))
+    accounting.record{ provider = call.provider, model = call.model, failed = true }
+    return nil, msg
+  end
+  if call.key_env then
+    local msg = string.format("%s: %s is not set", api, call.key_env)
+    abort_run(msg)
+    error(msg, 0)
+  end
+  local resp, terr = M.transport(req)
+  if resp == nil then
+    local msg = tostring(terr)
+    local url = common.scrub_url(req.url)
+    if not msg:find(url, 1, true) then msg = url .. ": " .. msg end
+    accounting.record{ provider = call.provider, model = call.model, failed = true }
+    return nil, api .. ": " .. scrub_secret(msg, args.api_key)
+  end
+  local text, usage, detail = adapter.parse_response(resp, req)
+  if text == nil then
+    local msg = api .. ": " .. scrub_secret(tostring(usage), args.api_key)
+    accounting.record{ provider = call.provider, model = call.model, failed = true }
+    if tonumber(resp.status) == 401 then abort_run(msg) end
+    return nil, msg
+  end
+  accounting.record{ provider = call.provider, model = call.model, usage = usage }
+  if key then cache.put(key, call.provider, call.model, resp.body, usage) end
+  return text, usage, detail
+end
+
+-- ---------------------------------------------------------------- endpoints
+
+local endpoints = {}
+local endpoints_loaded = false
+local ENDPOINT_TYPES = { ["llm/v1/chat"] = true, ["llm/v1/completions"] = true }
+
+-- Registers an OpenAI-compatible endpoint for `endpoints:/name`. cfg:
+-- base_url (required, e.g. "http://localhost:8000/v1"), model (sent as the
+-- body's model), api_key_env (a variable holding the key, optional),
+-- type ("llm/v1/chat", default, or "llm/v1/completions"), extra_headers.
+function M.register_endpoint(name, cfg)
+  if type(name) ~= "string" or name == "" then
+    error("models.register_endpoint: name must be a non-empty string", 2)
+  end
+  if type(cfg) ~= "table" or type(cfg.base_url) ~= "string" or cfg.base_url == "" then
+    error("models.register_endpoint: endpoint '" .. name .. "' needs a base_url", 2)
+  end
+  local ty = cfg.type or cfg.endpoint_type or cfg.task or "llm/v1/chat"
+  if not ENDPOINT_TYPES[ty] then
+    error(string.format("models.register_endpoint: endpoint '%s' has type '%s' (expected llm/v1/chat or llm/v1/completions)",
+      name, tostring(ty)), 2)
+  end
+  endpoints[name] = { name = name, base_url = cfg.base_url, model = cfg.model,
+    api_key_env = cfg.api_key_env, type = ty, extra_headers = cfg.extra_headers }
+end
+
+-- Loads EVALUA_ENDPOINTS (a JSON file: { "name": { base_url, ... } } or
+-- { "endpoints": [ { "name": ..., ... } ] }) once; registered ones win.
+local function load_endpoint_file()
+  if endpoints_loaded then return end
+  endpoints_loaded = true
+  local path = os.getenv("EVALUA_ENDPOINTS")
+  if not path or path == "" then return end
+  local f, err = io.open(path, "rb")
+  if not f then error("models: EVALUA_ENDPOINTS: " .. tostring(err), 0) end
+  local text = f:read("a")
+  f:close()
+  local v = common.decode(text)
+  if type(v) ~= "table" then error("models: EVALUA_ENDPOINTS: " .. path .. ": not a JSON object", 0) end
+  local list = {}
+  if type(v.endpoints) == "table" then
+    for _, e in ipairs(v.endpoints) do list[#list + 1] = e end
+  else
+    for name, e in pairs(v) do
+      if type(e) == "table" then e.name = e.name or name end
+      list[#list + 1] = e
+    end
+  end
+  for _, e in ipairs(list) do
+    if type(e) ~= "table" or type(e.name) ~= "string" then
+      error("models: EVALUA_ENDPOINTS: " .. path .. ": every endpoint needs a name", 0)
+    end
+    if not endpoints[e.name] then
+      local ok, perr = pcall(M.register_endpoint, e.name, e)
+      if not ok then error("models: EVALUA_ENDPOINTS: " .. path .. ": " .. tostring(perr):gsub("^[^:]+: ", ""), 0) end
+    end
+  end
+end
+
+function M.endpoint(name)
+  load_endpoint_file()
+  return endpoints[name]
+end
+
+-- ---------------------------------------------------------------- inputs
+
+local function render_value(v)
+  local t = type(v)
+  if t == "string" then return v end
+  if t == "number" then
+    if v == math.floor(v) and math.abs(v) < 2 ^ 53 then return string.format("%d", v) end
+    return string.format("%.15g", v)
+  end
+  if t == "boolean" then return tostring(v) end
+  if t == "table" then
+    local ok, s = pcall(require("cjson").encode, v)
+    if ok then return s end
+  end
+  return tostring(v)
+end
+
+local function has_method(x, name)
+  local ok, v = pcall(function() return x[name] end)
+  return ok and type(v) == "function"
+end
+
+-- An inputs value as names, n, column(name) -> list. Accepts an evalua
+-- table, a Lua table of columns { name = list }, a list of strings, or one
+-- string.
+function M.input_columns(inputs)
+  if type(inputs) == "string" then
+    return { "inputs" }, 1, function() return { inputs } end
+  end
+  if (type(inputs) == "userdata" or type(inputs) == "table") and has_method(inputs, "columns")
+      and has_method(inputs, "column") then
+    local names = inputs:columns()
+    local n = #inputs
+    local cache = {}
+    return names, n, function(name)
+      cache[name] = cache[name] or inputs:column(name)
+      return cache[name]
+    end
+  end
+  if type(inputs) ~= "table" then
+    error("models: inputs must be an evalua table, a table of columns or a list, got " .. type(inputs), 3)
+  end
+  if inputs.n ~= nil or inputs[1] ~= nil then
+    local n = inputs.n or #inputs
+    return { "inputs" }, n, function() return inputs end
+  end
+  local names, n = {}, 0
+  for k, col in pairs(inputs) do
+    if type(k) == "string" and type(col) == "table" then
+      names[#names + 1] = k
+      n = math.max(n, col.n or #col)
+    end
+  end
+  table.sort(names)
+  return names, n, function(name) return inputs[name] end
+end
+
+-- ---------------------------------------------------------------- templates
+
+-- Splits a template into literal strings and { name = } placeholders.
+-- `{name}` (an identifier) is a placeholder, `{{` and `}}` are literal
+-- braces, any other brace is kept as written.
+function M.parse_template(s)
+  local parts, buf = {}, {}
+  local i, n = 1, #s
+  local function flush()
+    if #buf > 0 then parts[#parts + 1] = table.concat(buf); buf = {} end
+  end
+  while i <= n do
+    local j = s:find("[{}]", i)
+    if not j then buf[#buf + 1] = s:sub(i); break end
+    if j > i then buf[#buf + 1] = s:sub(i, j - 1) end
+    local c, c2 = s:sub(j, j), s:sub(j + 1, j + 1)
+    if c == "{" and c2 == "{" then
+      buf[#buf + 1] = "{"; i = j + 2
+    elseif c == "}" and c2 == "}" then
+      buf[#buf + 1] = "}"; i = j + 2
+    elseif c == "{" then
+      local name, after = s:match("^{%s*([%a_][%w_]*)%s*}()", j)
+      if name then
+        flush()
+        parts[#parts + 1] = { name = name }
+        i = after
+      else
+        buf[#buf + 1] = "{"; i = j + 1
+      end
+    else
+      buf[#buf + 1] = "}"; i = j + 1
+    end
+  end
+  flush()
+  return parts
+end
+
+-- Renders parsed parts in one pass: values are inserted literally.
+local function render(parts, values)
+  local out = {}
+  for k, p in ipairs(parts) do
+    if type(p) == "string" then out[k] = p else out[k] = values[p.name] end
+  end
+  return table.concat(out)
+end
+
+-- Compiles message templates: a list of { role, content = parsed } and the
+-- sorted list of distinct placeholder names.
+local function compile_messages(api, messages)
+  if type(messages) ~= "table" or messages[1] == nil then
+    error(api .. ": 'messages' must be a non-empty list of { role =, content = }", 3)
+  end
+  local compiled, seen, names = {}, {}, {}
+  local function note(parts)
+    for _, p in ipairs(parts) do
+      if type(p) == "table" and not seen[p.name] then seen[p.name] = true; names[#names + 1] = p.name end
+    end
+  end
+  for i, m in ipairs(messages) do
+    if type(m) ~= "table" or type(m.role) ~= "string" then
+      error(string.format("%s: messages[%d] must be { role = <string>, content = ... }", api, i), 3)
+    end
+    local c = { role = m.role }
+    if type(m.content) == "string" then
+      c.parts = M.parse_template(m.content)
+      note(c.parts)
+    elseif type(m.content) == "table" then
+      c.list = {}
+      for k, part in ipairs(m.content) do
+        if type(part) == "table" and type(part.text) == "string" then
+          local parsed = M.parse_template(part.text)
+          note(parsed)
+          c.list[k] = { part = part, parts = parsed }
+        else
+          c.list[k] = { part = part }
+        end
+      end
+    else
+      error(string.format("%s: messages[%d].content must be a string or a list of parts", api, i), 3)
+    end
+    compiled[i] = c
+  end
+  table.sort(names)
+  return compiled, names
+end
+
+local function fill_messages(compiled, values)
+  local out = {}
+  for i, c in ipairs(compiled) do
+    if c.parts then
+      out[i] = { role = c.role, content = render(c.parts, values) }
+    else
+      local list = {}
+      for k, item in ipairs(c.list) do
+        if item.parts then
+          local p = common.copy(item.part)
+          p.text = render(item.parts, values)
+          list[k] = p
+        else
+          list[k] = item.part
+        end
+      end
+      out[i] = { role = c.role, content = list }
+    end
+  end
+  return out
+end
+
+-- Runs one chat call per row concurrently; returns predictions (column list)
+-- and errors ({ [row] = message }). messages_for(i) -> messages | nil, err.
+local function predict_rows(n, messages_for, chat_fn)
+  local sched = require "evalua.sched"
+  local preds, errors = { n = n }, {}
+  local results, raised = sched.map(n, function(i)
+    local messages, merr = messages_for(i)
+    if not messages then return { err = merr } end
+    local text, err = chat_fn(messages)
+    if text == nil then
+      if err == "dry run" then return { text = "(dry run)" } end
+      return { err = tostring(err) }
+    end
+    return { text = text }
+  end)
+  for i = 1, n do
+    local r = results[i]
+    if type(r) == "table" and r.text ~= nil then
+      preds[i] = r.text
+    elseif type(r) == "table" and r.err then
+      errors[i] = r.err
+    else
+      errors[i] = tostring(raised and raised[i] or "no result"):match("^[^\n]*")
+    end
+  end
+  return preds, errors
+end
+
+-- Builds the per-row messages function of a template over the inputs, or
+-- raises a clear error for a placeholder that names no column.
+local function row_messages(api, compiled, names, inputs)
+  local cols, n, column = M.input_columns(inputs)
+  local single = #cols == 1
+  local sources = {}
+  if #names == 0 then
+    if not single then
+      error(string.format("%s: the messages have no {placeholder} and the data has %d columns (%s); add a placeholder naming one",
+        api, #cols, table.concat(cols, ", ")), 3)
+    end
+  else
+    local have = {}
+    for _, c in ipairs(cols) do have[c] = true end
+    for _, name in ipairs(names) do
+      if have[name] then sources[name] = name
+      elseif single and #names == 1 then sources[name] = cols[1]
+      else
+        error(string.format("%s: placeholder {%s} names no column; the columns are: %s", api, name,
+          table.concat(cols, ", ")), 3)
+      end
+    end
+  end
+  local data = {}
+  for name, col in pairs(sources) do data[name] = column(col) end
+  local only = #names == 0 and column(cols[1]) or nil
+  return n, function(i)
+    if only then
+      local v = only[i]
+      if v == nil then return nil, string.format("column '%s' is empty in row %d", cols[1], i) end
+      local msgs = fill_messages(compiled, {})
+      msgs[#msgs + 1] = { role = "user", content = render_value(v) }
+      return msgs
+    end
+    local values = {}
+    for name, list in pairs(data) do
+      local v = list[i]
+      if v == nil then return nil, string.format("column '%s' is empty in row %d", sources[name], i) end
+      values[name] = render_value(v)
+    end
+    return fill_messages(compiled, values)
+  end
+end
+
+-- A model object from a message template. spec: api (name in errors),
+-- chat (function(args) -> text, usage | nil, err), model, messages (with
+-- {column} placeholders), parameters, and connection fields passed through
+-- to chat (base_url, api_key, extra_headers, timeout_ms, ...).
+function M.template_model(spec)
+  local api = spec.api or "model"
+  local compiled, names = compile_messages(api, spec.messages)
+  local obj = { model = spec.model, messages = spec.messages, parameters = spec.parameters,
+    placeholders = names }
+  local base = {}
+  for k, v in pairs(spec) do
+    if k ~= "api" and k ~= "chat" and k ~= "messages" and k ~= "parameters" then base[k] = v end
+  end
+  function obj.predict(_, inputs)
+    local n, messages_for = row_messages(api, compiled, names, inputs)
+    return predict_rows(n, messages_for, function(messages)
+      local args = common.copy(base)
+      for k, v in pairs(spec.parameters or {}) do args[k] = v end
+      args.messages = messages
+      return spec.chat(args)
+    end)
+  end
+  return obj
+end
+
+-- ---------------------------------------------------------------- URIs
+
+local SCHEMES = { openai = true, anthropic = true, endpoints = true, gateway = true }
+
+-- Parses "<scheme>:/<name>"; returns scheme, name or raises naming the URI.
+function M.parse_uri(uri)
+  local scheme, rest = uri:match("^([%a][%w+.-]*):(.*)$")
+  if not scheme then
+    error(string.format("models: bad model URI '%s': expected '<provider>:/<name>', e.g. 'openai:/gpt-4o-mini'", uri), 0)
+  end
+  scheme = scheme:lower()
+  if not SCHEMES[scheme] then
+    error(string.format("models: unknown model URI scheme '%s' in '%s' (known: anthropic, endpoints, openai)",
+      scheme, uri), 0)
+  end
+  if rest:sub(1, 1) ~= "/" or rest:sub(2, 2) == "/" then
+    error(string.format("models: bad model URI '%s': expected '%s:/<name>'", uri, scheme), 0)
+  end
+  local name = rest:sub(2)
+  if name == "" then
+    error(string.format("models: bad model URI '%s': the name after ':/' is empty", uri), 0)
+  end
+  return scheme, name
+end
+
+-- The chat function of a URI: function(messages, params, opts) -> text, usage | nil, err
+local function uri_chat(uri, scheme, name)
+  if scheme == "openai" then
+    return function(messages, params, opts)
+      local args = common.copy(params)
+      opts = opts or {}
+      args.model, args.messages = name, messages
+      args.extra_headers, args.timeout_ms, args.json_schema = opts.extra_headers, opts.timeout_ms, opts.json_schema
+      args.url = opts.proxy_url
+      return require("evalua.openai").chat(args)
+    end
+  elseif scheme == "anthropic" then
+    return function(messages, params, opts)
+      local args = common.copy(params)
+      opts = opts or {}
+      args.model, args.messages = name, messages
+      args.extra_headers, args.timeout_ms = opts.extra_headers, opts.timeout_ms
+      args.url = opts.proxy_url
+      return require("evalua.anthropic").chat(args)
+    end
+  end
+  -- endpoints:/name and gateway:/name
+  local ep = M.endpoint(name)
+  if not ep then
+    error(string.format("models: unknown endpoint '%s' in '%s' (register it with evalua.models.register_endpoint or list it in EVALUA_ENDPOINTS)",
+      name, uri), 0)
+  end
+  return function(messages, params, opts)
+    opts = opts or {}
+    local args = { params = params, messages = messages, model = ep.model or name,
+      base_url = ep.base_url, url = opts.proxy_url, timeout_ms = opts.timeout_ms,
+      json_schema = opts.json_schema, api = "endpoints:/" .. name }
+    local headers = common.copy(ep.extra_headers)
+    for k, v in pairs(opts.extra_headers or {}) do headers[k] = v end
+    args.extra_headers = headers
+    local key_env
+    if ep.api_key_env then
+      local key = os.getenv(ep.api_key_env)
+      if key and key ~= "" then args.api_key = key else key_env = ep.api_key_env end
+    end
+    if ep.type == "llm/v1/completions" then
+      args.kind = "completions"
+      local texts = {}
+      for _, m in ipairs(messages) do texts[#texts + 1] = common.content_text(m.content) or "" end
+      args.prompt = table.concat(texts, "\n\n")
+      args.messages = nil
+      args.json_schema = nil
+    end
+    return M.send{ api = args.api, provider = "endpoints", model = args.model,
+      adapter = require "evalua.providers.openai", args = args, key_env = key_env }
+  end
+end
+
+local resolved = {}
+
+-- Resolves a model spec: a URI string, a model object (returned as is), or
+-- a Lua function (fn(inputs) -> results, errors). The result has
+-- :predict(inputs) -> predictions, errors, and for URIs :chat(messages,
+-- params, opts) -> text, usage | nil, err.
+function M.resolve(spec)
+  local t = type(spec)
+  if t == "function" then
+    return { fn = spec, predict = function(_, inputs)
+      local results, errors = spec(inputs)
+      return results, errors
+    end }
+  end
+  if t == "table" and type(spec.predict) == "function" then return spec end
+  if t ~= "string" then
+    error("models.resolve: expected a model URI, a model object or a function, got " .. t, 2)
+  end
+  if resolved[spec] then return resolved[spec] end
+  local scheme, name = M.parse_uri(spec)
+  local chat = uri_chat(spec, scheme, name)
+  local obj = { uri = spec, provider = scheme, model = name }
+  function obj.chat(_, messages, params, opts) return chat(messages, params, opts) end
+  -- as an evaluate model: the single input column becomes the user message
+  function obj.predict(_, inputs, params)
+    local cols, n, column = M.input_columns(inputs)
+    if #cols ~= 1 then
+      error(string.format("%s: needs exactly one input column, got %d (%s)", spec, #cols,
+        table.concat(cols, ", ")), 2)
+    end
+    local list = column(cols[1])
+    return predict_rows(n, function(i)
+      local v = list[i]
+      if v == nil then return nil, string.format("column '%s' is empty in row %d", cols[1], i) end
+      if type(v) == "table" and type(v.messages) == "table" then return v.messages end
+      return { { role = "user", content = render_value(v) } }
+    end, function(messages) return chat(messages, params) end)
+  end
+  resolved[spec] = obj
+  return obj
+end
+
+-- One judge or model call by URI: text, usage | nil, err. opts:
+-- extra_headers, proxy_url (the full URL to post to), timeout_ms,
+-- json_schema (structured output where the provider supports it).
+function M.chat(uri, messages, params, opts)
+  local obj = M.resolve(uri)
+  if type(obj.chat) ~= "function" then
+    error("models.chat: expected a model URI, got " .. type(uri), 2)
+  end
+  return obj:chat(messages, params, opts)
+end
+
+-- Forgets resolved URIs and endpoints (tests).
+function M._reset()
+  resolved, endpoints, endpoints_loaded = {}, {}, false
+end
+
+return M
