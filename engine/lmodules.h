@@ -2,3 +2,4 @@
  * Included by linit.c/linit.h with EVALUA_MODULE defined. Add yours here. */
 EVALUA_MODULE(cachedb)
 EVALUA_MODULE(plot_pl) /* engine/lplot.c: require "evalua.plot_pl" (= evalua.plot.pl) */
+EVALUA_MODULE(store)

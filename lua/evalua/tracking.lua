@@ -1,0 +1,1183 @@
+-- evalua.tracking: the run store API (experiments, runs, params, metrics,
+-- per-row cells, result tables, artifacts, accounting) over one SQLite file.
+--
+-- THE STORE
+--   config.store_path (--store PATH), else $EVALUA_STORE, else ./evalua.db.
+--   Opened on first write, so a script that never logs creates no file;
+--   reading functions never create it. Several processes may write at once.
+--
+-- USER API (also exposed as evalua.set_experiment, evalua.start_run, ...)
+--   set_experiment(name)                 runs made after this go to `name`
+--   start_run{ run_name=, tags={}, experiment=, run_id= } -> run
+--       `local run <close> = evalua.start_run{...}` ends it FINISHED when the
+--       scope ends, FAILED when an error leaves the scope. One run at a time:
+--       a nested start_run raises. run_id= (or --resume) reopens a run.
+--   end_run([status])  active_run() -> run | nil
+--   log_param(k, v)  log_metric(k, v [, {greater_is_better=, step=}])
+--   log_table(name, table_or_rows)  log_artifact(path_or_name [, bytes [, mime]])
+--   A log_* call with no active run starts one (FINISHED at script end).
+--
+-- API FOR evaluate (a run object; every write is committed before it returns)
+--   run_for_evaluate{ data_hash=, params={}, n_rows=, run_name= } -> run
+--       the active run if there is one (left open: evaluate_done keeps it);
+--       else the run named by --resume (config.resume; its data hash must
+--       match); else, with --shard i/n, the unfinished run of this experiment,
+--       script, data, params and n (found or made inside one write
+--       transaction, so every shard process gets the same id); else an
+--       unfinished run (RUNNING whose process is gone, FAILED or KILLED) of
+--       the same experiment with the same script hash, data hash and params
+--       hash (run.resumed = true); else a fresh run.
+--   run.id, run.name, run.resumed, run.experiment
+--   run:cells(key) -> { [row] = value }, present     rows already stored for
+--       key; `present[row] = true` also for rows whose stored value is nil
+--   run:put_cell(key, row, value)   one row's value for key, in its own
+--       transaction: once it returns, a kill -9 of the process cannot lose
+--       it. Values: nil, booleans, numbers (integers stay integers, NaN and
+--       infinities kept), strings, and tables of those (kept as JSON).
+--   run:put_cells(key, values)      many rows ({[row]=v} or a column list
+--       with n) in one transaction; run:put_row(row, {key = value}) likewise
+--   run:log_params{k = v}  run:log_metrics({key = number}, gib)
+--       gib: { [metric key prefix] = boolean } e.g. { ["toxicity/v1"] = false }
+--       (the longest prefix of the metric name wins), or a boolean for all
+--   run:log_table(name, t)  (replaces a table of that name)
+--   run:set_accounting(tbl)  (a plain table; per shard, summed when read)
+--   run:evaluate_done()  ends a run that run_for_evaluate made or resumed
+--       (FINISHED), or, in a shard whose run still misses rows, leaves it
+--       RUNNING for the other shards; keeps a run the script started
+--   run:finish([status])  ends it now (FINISHED unless given)
+--   shard_rows(nrows) -> the sorted row indexes of this process's shard
+--       (config.shard = {i, n}; row r belongs to shard ((r - 1) % n) + 1);
+--       all rows 1..nrows when not sharded
+--   run:missing_rows(key, nrows) -> rows 1..nrows with no cell for key
+--
+-- READING API (the CLI, the report and the plots use these; `ref` is a run
+-- id, a unique id prefix, or a run name (the newest run of that name))
+--   resolve(ref) -> id | nil, err
+--   list_runs{ experiment=, status=, limit= } -> { info, ... } newest first
+--   get_run(ref) -> { info=, params=, metrics=, greater_is_better=, tags=,
+--                     accounting=, tables={names}, artifacts={...} } | nil, err
+--     info = { id, name, experiment, status, start_time, end_time (epoch
+--       seconds), script, script_hash, data_hash, evalua_version, n_rows,
+--       shard_n, resumes }
+--   load_table(ref [, name]) -> an evalua table (name default
+--       "eval_results_table"), or the plain form below when evalua.table is
+--       not available; nil, err when missing
+--   load_table_columns(ref [, name]) -> { names = {...},
+--       columns = { [name] = column list with n }, n_rows = n } | nil, err
+--   load_cells(ref, key) -> { [row] = value }, present;  cell_keys(ref)
+--   artifacts(ref) -> { {name=, mime=, size=, path=}, ... }
+--   artifact(ref, name) -> bytes, mime | nil, err
+--   json_encode(value [, {ascii=true, decimals=10}]) -> string
+local M = {}
+
+local config = require "evalua.config"
+local core = require "evalua.core"
+local runtime = require "evalua.runtime"
+
+local cjson = require "cjson"
+local store -- evalua.store, loaded with the database
+
+-- ---------------------------------------------------------------- JSON ---
+
+local function utf8_escape(s)
+  -- non-ASCII as \uXXXX (surrogate pairs above U+FFFF); bad bytes as U+FFFD
+  local out = {}
+  local i, n = 1, #s
+  while i <= n do
+    local c = s:byte(i)
+    local cp, len
+    if c < 0x80 then cp, len = c, 1
+    elseif c >= 0xC2 and c < 0xE0 then len = 2
+    elseif c >= 0xE0 and c < 0xF0 then len = 3
+    elseif c >= 0xF0 and c < 0xF5 then len = 4
+    else len = 0 end
+    if len > 1 then
+      local ok, v = pcall(utf8.codepoint, s, i)
+      if ok and #utf8.char(v) == len then cp = v else len = 0 end
+    end
+    if len == 0 then cp, len = 0xFFFD, 1 end
+    if cp < 0x80 then
+      out[#out + 1] = string.char(cp)
+    elseif cp < 0x10000 then
+      out[#out + 1] = string.format("\\u%04x", cp)
+    else
+      cp = cp - 0x10000
+      out[#out + 1] = string.format("\\u%04x\\u%04x", 0xD800 + (cp >> 10), 0xDC00 + (cp & 0x3FF))
+    end
+    i = i + len
+  end
+  return table.concat(out)
+end
+
+local escapes = { ['"'] = '\\"', ["\\"] = "\\\\", ["\b"] = "\\b", ["\f"] = "\\f",
+  ["\n"] = "\\n", ["\r"] = "\\r", ["\t"] = "\\t" }
+
+local function encode_string(s, ascii)
+  s = s:gsub('[%c"\\]', function(c)
+    return escapes[c] or string.format("\\u%04x", c:byte())
+  end)
+  if ascii and s:find("[\128-\255]") then s = utf8_escape(s) end
+  return '"' .. s .. '"'
+end
+
+-- shortest %.Ng that reads back to the same double
+local function exact_float(x)
+  for p = 15, 17 do
+    local s = string.format("%." .. p .. "g", x)
+    if tonumber(s) == x then return s end
+  end
+  return string.format("%.17g", x)
+end
+
+local function encode_number(x, decimals)
+  if math.type(x) == "integer" then return string.format("%d", x) end
+  if x ~= x then return decimals and "null" or "NaN" end
+  if x == math.huge then return decimals and "null" or "Infinity" end
+  if x == -math.huge then return decimals and "null" or "-Infinity" end
+  if not decimals then
+    local s = exact_float(x)
+    if not s:find("[%.eEn]") then s = s .. ".0" end
+    return s
+  end
+  if math.abs(x) >= 1e16 then return exact_float(x) end
+  local s = string.format("%." .. decimals .. "f", x)
+  s = s:gsub("0+$", ""):gsub("%.$", ".0")
+  if s == "-0.0" then s = "0.0" end
+  return s
+end
+
+local function is_list(t)
+  if t.n ~= nil and math.type(t.n) == "integer" then return t.n end
+  local n = #t
+  local count = 0
+  for _ in pairs(t) do count = count + 1 end
+  if count == n and (n > 0 or next(t) == nil) then return n end
+  return nil
+end
+
+local function encode(v, opts, out, depth)
+  local ty = type(v)
+  if v == nil or v == cjson.null then out[#out + 1] = "null"
+  elseif ty == "boolean" then out[#out + 1] = v and "true" or "false"
+  elseif ty == "number" then out[#out + 1] = encode_number(v, opts.decimals)
+  elseif ty == "string" then out[#out + 1] = encode_string(v, opts.ascii)
+  elseif ty == "table" then
+    if depth > 100 then error("json_encode: nesting deeper than 100 levels (a cycle?)", 0) end
+    local n = is_list(v)
+    if n then
+      out[#out + 1] = "["
+      for i = 1, n do
+        if i > 1 then out[#out + 1] = "," end
+        encode(v[i], opts, out, depth + 1)
+      end
+      out[#out + 1] = "]"
+    else
+      local keys = {}
+      for k in pairs(v) do
+        if type(k) ~= "string" and type(k) ~= "number" then
+          error("json_encode: a table key is a " .. type(k), 0)
+        end
+        keys[#keys + 1] = k
+      end
+      table.sort(keys, function(a, b) return tostring(a) < tostring(b) end)
+      out[#out + 1] = "{"
+      for i, k in ipairs(keys) do
+        if i > 1 then out[#out + 1] = "," end
+        out[#out + 1] = encode_string(tostring(k), opts.ascii)
+        out[#out + 1] = ":"
+        encode(v[k], opts, out, depth + 1)
+      end
+      out[#out + 1] = "}"
+    end
+  else
+    error("json_encode: cannot encode a " .. ty, 0)
+  end
+end
+
+-- Encodes value as JSON. Default: exact numbers (the shortest text that
+-- reads back to the same double; NaN/Infinity as words cjson reads), UTF-8
+-- kept. opts.ascii: non-ASCII as \uXXXX. opts.decimals: floats with at most
+-- that many decimals, NaN and infinities as null (MLflow's table format).
+-- Lists are tables with keys 1..n (or a field n, holes written as null);
+-- object keys are sorted.
+function M.json_encode(value, opts)
+  local out = {}
+  encode(value, opts or {}, out, 0)
+  return table.concat(out)
+end
+
+-- A JSON reader that keeps integers as Lua integers (cjson 2.1 turns every
+-- number into a float) and reads NaN/Infinity/-Infinity. JSON null becomes
+-- nil; a list gets its length in field n when it holds a null.
+local decode_value
+
+local function json_error(s, i, what)
+  error(string.format("json_decode: %s at byte %d", what, i), 0)
+end
+
+local function skip(s, i)
+  return s:find("[^ \t\r\n]", i) or #s + 1
+end
+
+local function decode_string(s, i)
+  -- s:sub(i, i) == '"'
+  local j = i + 1
+  local parts = {}
+  while true do
+    local a, b = s:find('["\\]', j)
+    if not a then json_error(s, i, "unterminated string") end
+    parts[#parts + 1] = s:sub(j, a - 1)
+    if s:sub(a, a) == '"' then return table.concat(parts), a + 1 end
+    local c = s:sub(a + 1, a + 1)
+    if c == "u" then
+      local hex = s:match("^%x%x%x%x", a + 2)
+      if not hex then json_error(s, a, "bad \\u escape") end
+      local cp = tonumber(hex, 16)
+      j = a + 6
+      if cp >= 0xD800 and cp < 0xDC00 then
+        local lo = s:match("^\\u(%x%x%x%x)", j)
+        lo = lo and tonumber(lo, 16)
+        if lo and lo >= 0xDC00 and lo < 0xE000 then
+          cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00)
+          j = j + 6
+        end
+      end
+      parts[#parts + 1] = utf8.char(cp)
+    else
+      local map = { b = "\b", f = "\f", n = "\n", r = "\r", t = "\t", ['"'] = '"', ["\\"] = "\\", ["/"] = "/" }
+      if not map[c] then json_error(s, a, "bad escape") end
+      parts[#parts + 1] = map[c]
+      j = a + 2
+    end
+  end
+end
+
+local words = { ["true"] = true, ["false"] = false, NaN = 0 / 0, Infinity = math.huge,
+  ["-Infinity"] = -math.huge }
+
+decode_value = function(s, i)
+  i = skip(s, i)
+  local c = s:sub(i, i)
+  if c == "{" then
+    local obj = {}
+    i = skip(s, i + 1)
+    if s:sub(i, i) == "}" then return obj, i + 1 end
+    while true do
+      if s:sub(i, i) ~= '"' then json_error(s, i, "expected a key") end
+      local k
+      k, i = decode_string(s, i)
+      i = skip(s, i)
+      if s:sub(i, i) ~= ":" then json_error(s, i, "expected ':'") end
+      local v
+      v, i = decode_value(s, i + 1)
+      obj[k] = v
+      i = skip(s, i)
+      c = s:sub(i, i)
+      if c == "}" then return obj, i + 1 end
+      if c ~= "," then json_error(s, i, "expected ',' or '}'") end
+      i = skip(s, i + 1)
+    end
+  elseif c == "[" then
+    local list, n, holes = {}, 0, false
+    i = skip(s, i + 1)
+    if s:sub(i, i) == "]" then return list, i + 1 end
+    while true do
+      local v
+      v, i = decode_value(s, i)
+      n = n + 1
+      if v == nil then holes = true else list[n] = v end
+      i = skip(s, i)
+      c = s:sub(i, i)
+      if c == "]" then
+        if holes then list.n = n end
+        return list, i + 1
+      end
+      if c ~= "," then json_error(s, i, "expected ',' or ']'") end
+      i = i + 1
+    end
+  elseif c == '"' then
+    return decode_string(s, i)
+  elseif c == "n" and s:sub(i, i + 3) == "null" then
+    return nil, i + 4
+  else
+    local num = s:match("^-?%d+%.?%d*[eE]?[-+]?%d*", i)
+    if num and num ~= "" and num ~= "-" then
+      local v = math.tointeger(tonumber(num)) 
+      if not num:find("[%.eE]") and v then return v, i + #num end
+      v = tonumber(num)
+      if v then return v, i + #num end
+    end
+    for w, v in pairs(words) do
+      if s:sub(i, i + #w - 1) == w then return v, i + #w end
+    end
+    json_error(s, i, "unexpected character '" .. c .. "'")
+  end
+end
+
+function M.json_decode(s)
+  local v, i = decode_value(s, 1)
+  i = skip(s, i)
+  if i <= #s then json_error(s, i, "trailing text") end
+  return v
+end
+
+-- ------------------------------------------------------------- the file ---
+
+local db, db_path
+
+function M.store_path()
+  local p = config.store_path
+  if p == nil or p == "" then p = os.getenv("EVALUA_STORE") end
+  if p == nil or p == "" then p = "evalua.db" end
+  return p
+end
+
+local function file_exists(p)
+  local f = io.open(p, "rb")
+  if f then f:close() return true end
+  return false
+end
+
+-- The open database; creates the file unless readonly (then nil when absent).
+local function get_db(readonly)
+  local path = M.store_path()
+  if db and db_path == path then return db end
+  if db then db:close() db = nil end
+  if readonly and not file_exists(path) then return nil end
+  store = store or require "evalua.store"
+  local h, err = store.open(path)
+  if not h then error(err, 0) end
+  db, db_path = h, path
+  return db
+end
+
+-- Closes the database (it reopens on the next use).
+function M.close()
+  if db then db:close() end
+  db, db_path = nil, nil
+end
+
+local function now() return core.time() end
+
+-- runs f(d) inside a write transaction; rolls back and re-raises on error
+local function transaction(f)
+  local d = get_db()
+  d:begin()
+  local ok, a, b = pcall(f, d)
+  if not ok then
+    d:rollback()
+    error(a, 0)
+  end
+  d:commit()
+  return a, b
+end
+
+-- -------------------------------------------------------------- naming ---
+
+local adjectives = {
+  "able", "amber", "bold", "brave", "bright", "calm", "clever", "crisp", "dapper", "eager",
+  "fair", "fast", "gentle", "glad", "golden", "grand", "happy", "honest", "jolly", "keen",
+  "kind", "lively", "lucky", "merry", "mighty", "neat", "nimble", "noble", "polite", "proud",
+  "quick", "quiet", "rare", "sharp", "shy", "silver", "smart", "steady", "swift", "tidy",
+  "upbeat", "vivid", "warm", "wise", "witty", "zesty",
+}
+local nouns = {
+  "ant", "badger", "bee", "bison", "crane", "crow", "deer", "dove", "eel", "falcon",
+  "finch", "fox", "gull", "hare", "hawk", "heron", "ibis", "jay", "koala", "lark",
+  "lemur", "lion", "lynx", "mole", "moth", "newt", "otter", "owl", "panda", "quail",
+  "raven", "robin", "seal", "shrew", "sloth", "snail", "stork", "swan", "tapir", "toad",
+  "trout", "vole", "wasp", "whale", "wren", "yak",
+}
+
+local function random_name()
+  store = store or require "evalua.store"
+  local r = tonumber(store.random_hex(6), 16)
+  local a = adjectives[r % #adjectives + 1]
+  r = r // #adjectives
+  local b = nouns[r % #nouns + 1]
+  r = r // #nouns
+  return string.format("%s-%s-%d", a, b, r % 1000)
+end
+
+local function new_id()
+  store = store or require "evalua.store"
+  return store.random_hex(16)
+end
+
+local hostname_cache
+local function hostname()
+  if not hostname_cache then
+    local f = io.open("/proc/sys/kernel/hostname") or io.open("/etc/hostname")
+    hostname_cache = f and (f:read("l") or "") or ""
+    if f then f:close() end
+  end
+  return hostname_cache
+end
+
+-- ------------------------------------------------------------ experiments
+
+local experiment_name
+
+function M.set_experiment(name)
+  if type(name) ~= "string" or name == "" then
+    error("set_experiment: expected a non-empty name, got " .. tostring(name), 2)
+  end
+  experiment_name = name
+end
+
+function M.experiment()
+  return experiment_name or os.getenv("EVALUA_EXPERIMENT") or "Default"
+end
+
+local function experiment_id(d, name)
+  local row = d:first("SELECT id FROM experiments WHERE name = ?", name)
+  if row then return row.id end
+  d:run("INSERT OR IGNORE INTO experiments(name, created) VALUES (?, ?)", name, now())
+  return d:first("SELECT id FROM experiments WHERE name = ?", name).id
+end
+
+-- ------------------------------------------------------------- the run ---
+
+local Run = {}
+Run.__index = Run
+
+local active       -- the run log_* calls go to
+local last_run_id  -- the run the CI gates look at
+local resume_pending = true -- config.resume not yet used
+
+local script_hash_cache
+local function script_hash()
+  if script_hash_cache == nil then
+    script_hash_cache = false
+    local p = config.script
+    if p and p ~= "-" then
+      local f = io.open(p, "rb")
+      if f then
+        script_hash_cache = core.sha256(f:read("a"))
+        f:close()
+      end
+    end
+  end
+  return script_hash_cache or nil
+end
+
+local function make_run(row, experiment)
+  return setmetatable({ id = row.id, name = row.name, experiment = experiment,
+    resumed = false, owned = false, shard = nil, finished = false }, Run)
+end
+
+local function load_run_row(d, id)
+  return d:first("SELECT r.*, e.name AS experiment FROM runs r JOIN experiments e"
+    .. " ON e.id = r.experiment_id WHERE r.id = ?", id)
+end
+
+-- claims run id for this process (status RUNNING, owner = us)
+local function claim(d, id)
+  d:run("UPDATE runs SET status = 'RUNNING', end_time = NULL, owner_host = ?, owner_pid = ?,"
+    .. " resumes = resumes + 1 WHERE id = ?", hostname(), core.pid(), id)
+end
+
+local function insert_run(d, f)
+  local exp = f.experiment or M.experiment()
+  local eid = experiment_id(d, exp)
+  local id = new_id()
+  local name = f.run_name or random_name()
+  d:run("INSERT INTO runs(id, name, experiment_id, status, start_time, script, script_hash,"
+    .. " data_hash, params_hash, shard_key, shard_n, nrows, evalua_version, owner_host, owner_pid)"
+    .. " VALUES (?, ?, ?, 'RUNNING', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+    id, name, eid, now(), config.script, script_hash(), f.data_hash, f.params_hash,
+    f.shard_key, f.shard_n, f.n_rows, core.version, hostname(), core.pid())
+  d:run("INSERT OR REPLACE INTO tags(run_id, key, value) VALUES (?, 'evalua.runName', ?)", id, name)
+  if config.script then
+    d:run("INSERT OR REPLACE INTO tags(run_id, key, value) VALUES (?, 'evalua.source.name', ?)",
+      id, config.script)
+  end
+  local user = os.getenv("USER") or os.getenv("LOGNAME")
+  if user then
+    d:run("INSERT OR REPLACE INTO tags(run_id, key, value) VALUES (?, 'evalua.user', ?)", id, user)
+  end
+  for k, v in pairs(f.tags or {}) do
+    d:run("INSERT OR REPLACE INTO tags(run_id, key, value) VALUES (?, ?, ?)", id, tostring(k), tostring(v))
+  end
+  local r = make_run({ id = id, name = name }, exp)
+  return r
+end
+
+-- Resolves a reference (id, unique id prefix, run name) to a run id.
+function M.resolve(ref)
+  if type(ref) ~= "string" or ref == "" then return nil, "no run given" end
+  local d = get_db(true)
+  if not d then return nil, string.format("no run store at '%s'", M.store_path()) end
+  if d:first("SELECT id FROM runs WHERE id = ?", ref) then return ref end
+  if ref:match("^[0-9a-f]+$") then
+    local rows = d:rows("SELECT id FROM runs WHERE id >= ? AND id < ? ORDER BY id LIMIT 6",
+      ref, ref .. "g")
+    if #rows == 1 then return rows[1].id end
+    if #rows > 1 then
+      local ids = {}
+      for i = 1, math.min(#rows, 5) do ids[i] = rows[i].id:sub(1, 12) end
+      return nil, string.format("run '%s' is ambiguous: it matches %s%s", ref,
+        table.concat(ids, ", "), #rows > 5 and ", ..." or "")
+    end
+  end
+  local row = d:first("SELECT id FROM runs WHERE name = ? ORDER BY start_time DESC LIMIT 1", ref)
+  if row then return row.id end
+  return nil, string.format("no run matches '%s' in %s", ref, M.store_path())
+end
+
+local function open_existing(ref, api)
+  local id, err = M.resolve(ref)
+  if not id then error(api .. ": " .. err, 0) end
+  local d = get_db()
+  local row = load_run_row(d, id)
+  local r = make_run(row, row.experiment)
+  return r, row
+end
+
+function M.active_run()
+  return active
+end
+
+-- the run named by --resume, claimed; nil when none is pending
+local function take_resume(api)
+  local ref = config.resume
+  if not ref or not resume_pending then return nil end
+  resume_pending = false
+  local r, row = open_existing(ref, api .. ": --resume")
+  if row.status == "RUNNING" and row.owner_pid and row.owner_host == hostname()
+      and row.owner_pid ~= core.pid() then
+    store = store or require "evalua.store"
+    if store.process_alive and store.process_alive(row.owner_pid) then
+      error(string.format("%s: --resume %s: the run is still being written by process %d",
+        api, ref, row.owner_pid), 0)
+    end
+  end
+  transaction(function(d) claim(d, r.id) end)
+  r.resumed = true
+  return r, row
+end
+
+function M.start_run(opts)
+  opts = opts or {}
+  if type(opts) ~= "table" then error("start_run: expected a table of options, got " .. type(opts), 2) end
+  for k in pairs(opts) do
+    if k ~= "run_name" and k ~= "tags" and k ~= "experiment" and k ~= "run_id" and k ~= "description" then
+      error(string.format("start_run: unknown field '%s'", tostring(k)), 2)
+    end
+  end
+  if active then
+    error(string.format("start_run: run '%s' (%s) is already active; end it first"
+      .. " (nested runs are not supported)", active.name, active.id:sub(1, 8)), 2)
+  end
+  local r
+  if opts.run_id then
+    r = open_existing(opts.run_id, "start_run")
+    transaction(function(d) claim(d, r.id) end)
+    r.resumed = true
+  else
+    r = take_resume("start_run")
+    if not r then
+      r = transaction(function(d)
+        return insert_run(d, { run_name = opts.run_name, tags = opts.tags, experiment = opts.experiment })
+      end)
+    end
+  end
+  if opts.description then r:set_tag("evalua.note.content", opts.description) end
+  active, last_run_id = r, r.id
+  return r
+end
+
+-- Ends the active run (status FINISHED unless given).
+function M.end_run(status)
+  if active then active:finish(status) end
+end
+
+local function ensure_active()
+  if not active then
+    local r = M.start_run{}
+    r.auto = true
+  end
+  return active
+end
+
+function M.log_param(k, v) return ensure_active():log_param(k, v) end
+function M.log_metric(k, v, opts) return ensure_active():log_metric(k, v, opts) end
+function M.log_table(name, t) return ensure_active():log_table(name, t) end
+function M.log_artifact(p, bytes, mime) return ensure_active():log_artifact(p, bytes, mime) end
+function M.set_tag(k, v) return ensure_active():set_tag(k, v) end
+
+-- ------------------------------------------------------------ shards ---
+
+function M.shard()
+  local s = config.shard
+  if type(s) == "table" and s[2] and s[2] > 1 then return s[1], s[2] end
+  return nil
+end
+
+function M.shard_rows(nrows)
+  local i, n = M.shard()
+  local rows = {}
+  if not i then
+    for r = 1, nrows do rows[r] = r end
+    return rows
+  end
+  for r = i, nrows, n do rows[#rows + 1] = r end
+  return rows
+end
+
+-- --------------------------------------------------- run_for_evaluate ---
+
+local function params_hash(params)
+  return core.sha256(M.json_encode(params or {}))
+end
+
+local function owner_gone(row)
+  if row.status ~= "RUNNING" then return true end
+  if not row.owner_pid or row.owner_host ~= hostname() then return false end
+  if row.owner_pid == core.pid() then return false end
+  store = store or require "evalua.store"
+  return not store.process_alive(row.owner_pid)
+end
+
+function M.run_for_evaluate(f)
+  f = f or {}
+  local ph = params_hash(f.params)
+  local r
+  if active then
+    r = active
+    get_db():run("UPDATE runs SET data_hash = coalesce(data_hash, ?), params_hash = coalesce(params_hash, ?),"
+      .. " nrows = coalesce(nrows, ?) WHERE id = ?", f.data_hash, ph, f.n_rows, r.id)
+    r.owned = false
+  else
+    local row
+    r, row = take_resume("evaluate")
+    if r then
+      if f.data_hash and row.data_hash and row.data_hash ~= f.data_hash then
+        r:finish("FAILED")
+        error(string.format("evaluate: --resume %s: the run was made from other data"
+          .. " (data hash %s, now %s)", config.resume, row.data_hash:sub(1, 12), f.data_hash:sub(1, 12)), 0)
+      end
+      get_db():run("UPDATE runs SET data_hash = ?, params_hash = ?, nrows = coalesce(?, nrows) WHERE id = ?",
+        f.data_hash, ph, f.n_rows, r.id)
+    else
+      local si, sn = M.shard()
+      local sh = script_hash()
+      local exp = M.experiment()
+      r = transaction(function(d)
+        local eid = experiment_id(d, exp)
+        if si then
+          local key = core.sha256(M.json_encode({ exp, sh or "", f.data_hash or "", ph, sn }))
+          local row2 = d:first("SELECT id, name FROM runs WHERE shard_key = ? AND status <> 'FINISHED'"
+            .. " ORDER BY start_time DESC LIMIT 1", key)
+          if row2 then
+            d:run("UPDATE runs SET status = 'RUNNING', end_time = NULL WHERE id = ?", row2.id)
+            local x = make_run(row2, exp)
+            x.resumed = true
+            return x
+          end
+          return insert_run(d, { run_name = f.run_name, experiment = exp, data_hash = f.data_hash,
+            params_hash = ph, shard_key = key, shard_n = sn, n_rows = f.n_rows })
+        end
+        if sh and f.data_hash then
+          local cands = d:rows("SELECT id, name, status, owner_pid, owner_host FROM runs"
+            .. " WHERE experiment_id = ? AND script_hash = ? AND data_hash = ? AND params_hash = ?"
+            .. " AND shard_key IS NULL AND status <> 'FINISHED' ORDER BY start_time DESC LIMIT 20",
+            eid, sh, f.data_hash, ph)
+          for _, c in ipairs(cands) do
+            if owner_gone(c) then
+              claim(d, c.id)
+              local x = make_run(c, exp)
+              x.resumed = true
+              return x
+            end
+          end
+        end
+        return insert_run(d, { run_name = f.run_name, experiment = exp, data_hash = f.data_hash,
+          params_hash = ph, n_rows = f.n_rows })
+      end)
+    end
+    r.owned = true
+    r.shard = M.shard() and config.shard or nil
+    r.n_rows = f.n_rows
+    active = r
+  end
+  last_run_id = r.id
+  if f.params and r.owned then r:log_params(f.params) end
+  return r
+end
+
+-- -------------------------------------------------------- run methods ---
+
+local function check_key(api, k)
+  if type(k) ~= "string" or k == "" then
+    error(string.format("%s: expected a non-empty string key, got %s", api, tostring(k)), 3)
+  end
+end
+
+function Run:set_tag(k, v)
+  check_key("set_tag", k)
+  get_db():run("INSERT OR REPLACE INTO tags(run_id, key, value) VALUES (?, ?, ?)", self.id, k,
+    v ~= nil and tostring(v) or nil)
+end
+
+local function param_text(v)
+  if type(v) == "table" then return M.json_encode(v) end
+  if v == nil then return nil end
+  return tostring(v)
+end
+
+function Run:log_param(k, v)
+  check_key("log_param", k)
+  get_db():run("INSERT OR REPLACE INTO params(run_id, key, value) VALUES (?, ?, ?)", self.id, k, param_text(v))
+end
+
+function Run:log_params(t)
+  if type(t) ~= "table" then error("log_params: expected a table, got " .. type(t), 2) end
+  transaction(function(d)
+    for k, v in pairs(t) do
+      d:run("INSERT OR REPLACE INTO params(run_id, key, value) VALUES (?, ?, ?)", self.id, tostring(k), param_text(v))
+    end
+  end)
+end
+
+-- greater_is_better for metric key k from gib (boolean, or prefix -> bool)
+local function gib_for(gib, k)
+  if type(gib) == "boolean" then return gib end
+  if type(gib) ~= "table" then return nil end
+  local p = k
+  while p do
+    if gib[p] ~= nil then return gib[p] end
+    p = p:match("^(.*)/[^/]*$")
+  end
+  return nil
+end
+
+local function put_metric(d, id, k, v, gib, step)
+  if type(v) ~= "number" then
+    error(string.format("log_metric: '%s' must be a number, got %s", k, type(v)), 0)
+  end
+  local g = gib
+  if g ~= nil then g = g and 1 or 0 end
+  -- SQLite keeps NaN as NULL; reading maps NULL back to NaN
+  d:run("INSERT OR REPLACE INTO metrics(run_id, key, value, greater_is_better, step, timestamp)"
+    .. " VALUES (?, ?, ?, ?, ?, ?)", id, k, v == v and v or nil, g, step or 0, now())
+end
+
+function Run:log_metric(k, v, opts)
+  check_key("log_metric", k)
+  opts = opts or {}
+  put_metric(get_db(), self.id, k, v, opts.greater_is_better, opts.step)
+end
+
+function Run:log_metrics(t, gib)
+  if type(t) ~= "table" then error("log_metrics: expected a table, got " .. type(t), 2) end
+  transaction(function(d)
+    for k, v in pairs(t) do put_metric(d, self.id, tostring(k), v, gib_for(gib, tostring(k))) end
+  end)
+end
+
+-- cell value -> kind, value for the cells table
+local function cell_encode(v)
+  local ty = type(v)
+  if v == nil then return nil, nil end
+  if ty == "number" then
+    if v ~= v then return "n", nil end
+    return nil, v
+  end
+  if ty == "string" then return nil, v end
+  if ty == "boolean" then return "b", v and 1 or 0 end
+  if ty == "table" then return "j", M.json_encode(v) end
+  error("put_cell: cannot store a " .. ty, 0)
+end
+
+local function cell_decode(kind, v)
+  if kind == nil then return v end
+  if kind == "n" then return 0 / 0 end
+  if kind == "b" then return v == 1 end
+  if kind == "j" then return M.json_decode(v) end
+  return v
+end
+
+local PUT = "INSERT OR REPLACE INTO cells(run_id, key, row, kind, value) VALUES (?, ?, ?, ?, ?)"
+
+local function check_row(api, row)
+  if math.type(row) ~= "integer" or row < 1 then
+    error(string.format("%s: row must be a positive integer, got %s", api, tostring(row)), 3)
+  end
+end
+
+function Run:put_cell(key, row, value)
+  check_key("put_cell", key)
+  check_row("put_cell", row)
+  local kind, v = cell_encode(value)
+  get_db():run(PUT, self.id, key, row, kind, v)
+end
+
+function Run:put_cells(key, values)
+  check_key("put_cells", key)
+  if type(values) ~= "table" then error("put_cells: expected a table of values, got " .. type(values), 2) end
+  transaction(function(d)
+    if values.n then
+      for row = 1, values.n do
+        local kind, v = cell_encode(values[row])
+        d:run(PUT, self.id, key, row, kind, v)
+      end
+    else
+      for row, value in pairs(values) do
+        check_row("put_cells", row)
+        local kind, v = cell_encode(value)
+        d:run(PUT, self.id, key, row, kind, v)
+      end
+    end
+  end)
+end
+
+function Run:put_row(row, kv)
+  check_row("put_row", row)
+  transaction(function(d)
+    for key, value in pairs(kv) do
+      local kind, v = cell_encode(value)
+      d:run(PUT, self.id, tostring(key), row, kind, v)
+    end
+  end)
+end
+
+local function read_cells(id, key)
+  local d = get_db(true)
+  local vals, present = {}, {}
+  if not d then return vals, present end
+  for _, c in ipairs(d:rows("SELECT row, kind, value FROM cells WHERE run_id = ? AND key = ?", id, key)) do
+    vals[c.row] = cell_decode(c.kind, c.value)
+    present[c.row] = true
+  end
+  return vals, present
+end
+
+function Run:cells(key)
+  check_key("cells", key)
+  return read_cells(self.id, key)
+end
+
+function Run:missing_rows(key, nrows)
+  local _, present = read_cells(self.id, key)
+  local miss = {}
+  for r = 1, nrows do if not present[r] then miss[#miss + 1] = r end end
+  return miss
+end
+
+-- ------------------------------------------------------------- tables ---
+
+-- t -> names, columns ({[name] = list}), nrows. Accepts an evalua table
+-- (t:columns(), t:column(name), #t), { columns = {...}, data = {{row}, ...} }
+-- (split form), or a list of row tables (columns: first row's keys, sorted,
+-- or opts.columns).
+local function table_parts(t, api)
+  if type(t) ~= "table" and type(t) ~= "userdata" then
+    error(string.format("%s: expected an evalua table or a list of rows, got %s", api, type(t)), 0)
+  end
+  local mt = getmetatable(t)
+  if mt and type(t.columns) == "function" and type(t.column) == "function" then
+    local names = t:columns()
+    local cols = {}
+    local nrows = #t
+    for _, name in ipairs(names) do
+      local c = t:column(name)
+      cols[name] = c
+      if type(c) == "table" and c.n then nrows = c.n end
+    end
+    return names, cols, nrows
+  end
+  if type(t.columns) == "table" and type(t.data) == "table" then
+    local names, cols = t.columns, {}
+    for _, name in ipairs(names) do cols[name] = { n = #t.data } end
+    for r, row in ipairs(t.data) do
+      for j, name in ipairs(names) do cols[name][r] = row[j] end
+    end
+    return names, cols, #t.data
+  end
+  local names = t.columns
+  if type(names) ~= "table" then
+    local seen = {}
+    names = {}
+    for _, row in ipairs(t) do
+      for k in pairs(row) do
+        if not seen[k] then seen[k] = true names[#names + 1] = k end
+      end
+    end
+    table.sort(names, function(a, b) return tostring(a) < tostring(b) end)
+  end
+  local cols = {}
+  for _, name in ipairs(names) do cols[name] = { n = #t } end
+  for r, row in ipairs(t) do
+    if type(row) ~= "table" then error(string.format("%s: row %d is a %s, not a table", api, r, type(row)), 0) end
+    for _, name in ipairs(names) do cols[name][r] = row[name] end
+  end
+  return names, cols, #t
+end
+
+local function kind_letter(v)
+  local ty = type(v)
+  if v == nil then return "n" end
+  if ty == "number" then return math.type(v) == "integer" and "i" or "f" end
+  if ty == "string" then return "s" end
+  if ty == "boolean" then return "b" end
+  return "j"
+end
+
+function Run:log_table(name, t)
+  check_key("log_table", name)
+  local names, cols, nrows = table_parts(t, "log_table")
+  transaction(function(d)
+    d:run("DELETE FROM table_columns WHERE run_id = ? AND name = ?", self.id, name)
+    d:run("INSERT OR REPLACE INTO result_tables(run_id, name, nrows, columns, created) VALUES (?, ?, ?, ?, ?)",
+      self.id, name, nrows, M.json_encode(names), now())
+    for pos, cname in ipairs(names) do
+      local c = cols[cname] or {}
+      local list, kinds = { n = nrows }, {}
+      for r = 1, nrows do
+        local v = c[r]
+        list[r] = v
+        kinds[r] = kind_letter(v)
+      end
+      d:run("INSERT INTO table_columns(run_id, name, pos, column, data, kinds) VALUES (?, ?, ?, ?, ?, ?)",
+        self.id, name, pos, tostring(cname), M.json_encode(list), table.concat(kinds))
+    end
+  end)
+end
+
+local MIME = { png = "image/png", svg = "image/svg+xml", json = "application/json",
+  csv = "text/csv", html = "text/html", txt = "text/plain", jsonl = "application/x-ndjson",
+  md = "text/markdown", lua = "text/x-lua", pdf = "application/pdf" }
+
+local function guess_mime(name)
+  local ext = name:match("%.([%w]+)$")
+  return ext and MIME[ext:lower()] or "application/octet-stream"
+end
+
+function Run:log_artifact(p, bytes, mime)
+  check_key("log_artifact", p)
+  local name = p
+  if bytes == nil then
+    local f, err = io.open(p, "rb")
+    if not f then error("log_artifact: " .. tostring(err), 2) end
+    bytes = f:read("a")
+    f:close()
+    name = p:match("([^/]+)$")
+  elseif type(bytes) ~= "string" then
+    error("log_artifact: bytes must be a string, got " .. type(bytes), 2)
+  end
+  store = store or require "evalua.store"
+  get_db():run("INSERT OR REPLACE INTO artifacts(run_id, name, mime, size, data, path, created)"
+    .. " VALUES (?, ?, ?, ?, ?, ?, ?)", self.id, name, mime or guess_mime(name), #bytes,
+    store.blob(bytes), name ~= p and p or nil, now())
+  return name
+end
+
+function Run:set_accounting(tbl)
+  if type(tbl) ~= "table" then error("set_accounting: expected a table, got " .. type(tbl), 2) end
+  local part = ""
+  if self.shard then part = string.format("shard %d/%d", self.shard[1], self.shard[2]) end
+  get_db():run("INSERT OR REPLACE INTO accounting(run_id, part, data, updated) VALUES (?, ?, ?, ?)",
+    self.id, part, M.json_encode(tbl), now())
+end
+
+function Run:finish(status)
+  status = status or "FINISHED"
+  if status ~= "FINISHED" and status ~= "FAILED" and status ~= "KILLED" and status ~= "RUNNING" then
+    error("finish: status must be FINISHED, FAILED or KILLED, got " .. tostring(status), 2)
+  end
+  if not self.finished then
+    if status == "RUNNING" then -- left for other shards or a later resume
+      get_db():run("UPDATE runs SET owner_pid = NULL WHERE id = ?", self.id)
+    else
+      get_db():run("UPDATE runs SET status = ?, end_time = ? WHERE id = ?", status, now(), self.id)
+    end
+    self.finished = true
+  end
+  if active == self then active = nil end
+end
+
+-- true when every row 1..n_rows has a cell for every key of the run's cells
+-- that has any cell (used by shards to tell whether the run is complete)
+function Run:complete(n_rows)
+  n_rows = n_rows or self.n_rows
+  if not n_rows then return true end
+  local d = get_db()
+  local keys = d:rows("SELECT key, count(*) AS n FROM cells WHERE run_id = ? GROUP BY key", self.id)
+  for _, k in ipairs(keys) do
+    if k.n < n_rows then return false end
+  end
+  return true
+end
+
+function Run:evaluate_done()
+  if not self.owned then return end
+  if self.shard and not self:complete() then
+    self:finish("RUNNING")
+  else
+    self:finish("FINISHED")
+  end
+end
+
+Run.__close = function(self, err)
+  if not self.finished then self:finish(err ~= nil and "FAILED" or "FINISHED") end
+end
+
+-- ------------------------------------------------------------ reading ---
+
+local function info_of(row)
+  return { id = row.id, name = row.name, experiment = row.experiment, status = row.status,
+    start_time = row.start_time, end_time = row.end_time, script = row.script,
+    script_hash = row.script_hash, data_hash = row.data_hash, params_hash = row.params_hash,
+    evalua_version = row.evalua_version, n_rows = row.nrows, shard_n = row.shard_n,
+    resumes = row.resumes }
+end
+
+function M.list_runs(opts)
+  opts = opts or {}
+  local d = get_db(true)
+  if not d then return {} end
+  local rows = d:rows("SELECT r.*, e.name AS experiment FROM runs r JOIN experiments e"
+    .. " ON e.id = r.experiment_id WHERE (?1 IS NULL OR e.name = ?1) AND (?2 IS NULL OR r.status = ?2)"
+    .. " ORDER BY r.start_time DESC, r.id LIMIT ?3", opts.experiment, opts.status, opts.limit or -1)
+  local out = {}
+  for i, row in ipairs(rows) do out[i] = info_of(row) end
+  return out
+end
+
+function M.experiments()
+  local d = get_db(true)
+  if not d then return {} end
+  return d:rows("SELECT e.id, e.name, e.created, count(r.id) AS runs FROM experiments e"
+    .. " LEFT JOIN runs r ON r.experiment_id = e.id GROUP BY e.id ORDER BY e.name")
+end
+
+local function add_into(dst, src)
+  for k, v in pairs(src) do
+    if type(v) == "number" and type(dst[k]) == "number" then dst[k] = dst[k] + v
+    elseif type(v) == "table" and type(dst[k]) == "table" then add_into(dst[k], v)
+    elseif dst[k] == nil then dst[k] = v end
+  end
+end
+
+function M.get_run(ref)
+  local id, err = M.resolve(ref)
+  if not id then return nil, err end
+  local d = get_db(true)
+  local row = load_run_row(d, id)
+  local r = { info = info_of(row), params = {}, metrics = {}, greater_is_better = {},
+    tags = {}, accounting = {}, tables = {}, artifacts = {} }
+  for _, p in ipairs(d:rows("SELECT key, value FROM params WHERE run_id = ?", id)) do
+    r.params[p.key] = p.value
+  end
+  for _, m in ipairs(d:rows("SELECT key, value, greater_is_better AS g FROM metrics WHERE run_id = ?"
+      .. " ORDER BY key, step", id)) do
+    r.metrics[m.key] = m.value == nil and 0 / 0 or m.value -- the last step wins
+    if m.g ~= nil then r.greater_is_better[m.key] = m.g == 1 end
+  end
+  for _, t in ipairs(d:rows("SELECT key, value FROM tags WHERE run_id = ?", id)) do
+    r.tags[t.key] = t.value
+  end
+  for _, a in ipairs(d:rows("SELECT data FROM accounting WHERE run_id = ? ORDER BY part", id)) do
+    local ok, v = pcall(M.json_decode, a.data)
+    if ok and type(v) == "table" then add_into(r.accounting, v) end
+  end
+  for _, t in ipairs(d:rows("SELECT name FROM result_tables WHERE run_id = ? ORDER BY name", id)) do
+    r.tables[#r.tables + 1] = t.name
+  end
+  r.artifacts = M.artifacts(id)
+  return r
+end
+
+function M.load_table_columns(ref, name)
+  name = name or "eval_results_table"
+  local id, err = M.resolve(ref)
+  if not id then return nil, err end
+  local d = get_db(true)
+  local t = d:first("SELECT nrows, columns FROM result_tables WHERE run_id = ? AND name = ?", id, name)
+  if not t then return nil, string.format("run %s has no table '%s'", id:sub(1, 8), name) end
+  local names = cjson.decode(t.columns)
+  local cols = {}
+  for _, c in ipairs(d:rows("SELECT column, data, kinds FROM table_columns WHERE run_id = ? AND name = ?"
+      .. " ORDER BY pos", id, name)) do
+    local list
+    if c.kinds:find("j", 1, true) then
+      list = M.json_decode(c.data) -- nested values: the exact (slower) reader
+    else
+      list = cjson.decode(c.data) -- flat: cjson, then integers back to integers
+      local kinds = c.kinds
+      for i = 1, t.nrows do
+        local k = kinds:byte(i)
+        if k == 110 then list[i] = nil -- 'n'
+        elseif k == 105 then list[i] = math.tointeger(list[i]) or list[i] end -- 'i'
+      end
+    end
+    list.n = t.nrows
+    cols[c.column] = list
+  end
+  for _, n in ipairs(names) do cols[n] = cols[n] or { n = t.nrows } end
+  return { names = names, columns = cols, n_rows = t.nrows }
+end
+
+function M.load_table(ref, name)
+  local p, err = M.load_table_columns(ref, name)
+  if not p then return nil, err end
+  local ok, tbl = pcall(require, "evalua.table")
+  if ok and type(tbl) == "table" and tbl.from_rows then
+    local rows = {}
+    for r = 1, p.n_rows do
+      local row = {}
+      for _, n in ipairs(p.names) do row[n] = p.columns[n][r] end
+      rows[r] = row
+    end
+    return tbl.from_rows(rows, { columns = p.names })
+  end
+  return p
+end
+
+function M.load_cells(ref, key)
+  local id, err = M.resolve(ref)
+  if not id then return nil, err end
+  return read_cells(id, key)
+end
+
+function M.cell_keys(ref)
+  local id, err = M.resolve(ref)
+  if not id then return nil, err end
+  return get_db(true):rows("SELECT key, count(*) AS n FROM cells WHERE run_id = ? GROUP BY key ORDER BY key", id)
+end
+
+function M.artifacts(ref)
+  local id, err = M.resolve(ref)
+  if not id then return nil, err end
+  return get_db(true):rows("SELECT name, mime, size, path, created FROM artifacts WHERE run_id = ? ORDER BY name", id)
+end
+
+function M.artifact(ref, name)
+  local id, err = M.resolve(ref)
+  if not id then return nil, err end
+  local a = get_db(true):first("SELECT data, mime FROM artifacts WHERE run_id = ? AND name = ?", id, name)
+  if not a then return nil, string.format("run %s has no artifact '%s'", id:sub(1, 8), name) end
+  return a.data, a.mime
+end
+
+-- The run the CI gates look at: the last run evaluate used (or started).
+function M.last_run_id()
+  return last_run_id
+end
+
+-- ----------------------------------------------------------- at finish ---
+
+runtime.at_finish(function(ok)
+  if active then
+    local r = active
+    if r.shard and ok and not r:complete() then r:finish("RUNNING")
+    else r:finish(ok and "FINISHED" or "FAILED") end
+  end
+  local gates_ok, gates = pcall(require, "evalua.gates")
+  if gates_ok and type(gates) == "table" and gates.at_finish then
+    return gates.at_finish(ok)
+  end
+end)
+
+return M
