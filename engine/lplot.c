@@ -26,6 +26,7 @@
 #include "linit.h"
 
 #define PLOT_MT "evalua.plot"
+#define PLOT_TEXT_PX 12.0 /* height of text at scale 1, in pixels (SVG: points) */
 
 typedef struct {
   PLINT strm;          /* PLplot stream index; -1 once closed */
@@ -160,9 +161,17 @@ static lua_Integer opt_int_field(lua_State *L, int t, const char *k, lua_Integer
  * of pl_open lives across the setjmp. */
 static void start_stream(Plot *h, const char *dev, const char *file, PLINT w, PLINT ht)
 {
+  PLFLT x0 = 0, x1 = 0, y0 = 0, y1 = 0;
   PLGUARD(h, plsError(&h->errcode, h->errmsg); plsetopt("np", ""); plsdev(dev); plsfnam(file);
           plspage(0.0, 0.0, w, ht, 0, 0); plscolbg(255, 255, 255);
-          plsfont(PL_FCI_SANS, PL_FCI_UPRIGHT, PL_FCI_MEDIUM); plinit(); pladv(0));
+          plsfont(PL_FCI_SANS, PL_FCI_UPRIGHT, PL_FCI_MEDIUM); plinit(); pladv(0);
+          plgspa(&x0, &x1, &y0, &y1));
+  if (h->broken || !(x1 > x0)) return;
+  /* PLplot sizes text and ticks by the page; we want the same pixel sizes
+   * on every page: 12 px text, 6 px major and 3 px minor ticks */
+  PLFLT mm_per_px = (x1 - x0) / (PLFLT)w;
+  PLGUARD(h, plschr(PLOT_TEXT_PX * mm_per_px, 1.0); plsmaj(6.0 * mm_per_px, 1.0);
+          plsmin(3.0 * mm_per_px, 1.0));
 }
 
 /* pl.open{ file =, width = 800, height = 600, device = nil } -> plot */
