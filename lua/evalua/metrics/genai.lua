@@ -306,8 +306,15 @@ local function judge(spec, prompt, row_index)
     M.prompt_sink(spec.name, row_index, prompt)
     return nil, "failed: not sent (prompt printed only)"
   end
-  local models = require "evalua.models"
-  local text, usage_or_err = models.chat(spec.model, { { role = "user", content = prompt } },
+  local text, usage_or_err
+  if type(spec.model) == "function" then
+    -- a Lua judge: function(prompt) -> answer text | nil, err (tests, custom clients)
+    local ok, a, b = pcall(spec.model, prompt)
+    if ok then text, usage_or_err = a, b else usage_or_err = a end
+    if text == nil then return nil, "failed: judge request failed: " .. tostring(usage_or_err) end
+    goto parse
+  end
+  text, usage_or_err = require("evalua.models").chat(spec.model, { { role = "user", content = prompt } },
     spec.parameters, {
       extra_headers = spec.extra_headers, proxy_url = spec.proxy_url,
       json_schema = wants_schema(spec.model, spec.structured_output) and JSON_SCHEMA or nil,
@@ -316,6 +323,7 @@ local function judge(spec, prompt, row_index)
   if text == nil then
     return nil, "failed: judge request failed: " .. tostring(usage_or_err)
   end
+  ::parse::
   local score, just = M.parse_answer(text)
   if score == nil then return nil, just end
   local r = spec.score_range
