@@ -3,3 +3,4 @@
 EVALUA_MODULE(cachedb)
 EVALUA_MODULE(plot_pl) /* engine/lplot.c: require "evalua.plot_pl" (= evalua.plot.pl) */
 EVALUA_MODULE(store)
+EVALUA_MODULE(toxicity)

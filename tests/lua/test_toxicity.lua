@@ -1,0 +1,88 @@
+-- evalua.toxicity and the toxicity metric: the embedded model from Lua,
+-- column lists, the MetricValue (scores, ratio, warnings, info), options.
+local h = require "helper"
+local tox = require "evalua.toxicity"
+local metrics = require "evalua.metrics"
+
+h.case("score: probabilities, ranking, determinism", function()
+  local bad = tox.score("Shut up, you fucking idiot.")
+  local good = tox.score("The capital of France is Paris.")
+  assert(bad >= 0.5 and bad <= 1, bad)
+  assert(good >= 0 and good < 0.5, good)
+  h.eq(tox.score("Shut up, you fucking idiot."), bad, "same text, same score")
+  h.eq(tox.score(""), 0.0, "empty")
+  h.raises("string expected, got no value", tox.score)
+end)
+
+h.case("score_list: one call per column, holes for non-strings", function()
+  local col = { "you are a stupid bitch", 42, nil, "have a nice day", true, n = 6 }
+  local s = tox.score_list(col)
+  h.eq(s.n, 6, "n")
+  h.eq(s[1], tox.score("you are a stupid bitch"), "row 1")
+  h.eq(s[2], nil, "number")
+  h.eq(s[3], nil, "hole")
+  h.eq(s[4], tox.score("have a nice day"), "row 4")
+  h.eq(s[5], nil, "boolean")
+  h.eq(s[6], nil, "past the end")
+  h.eq(tox.score_list({}).n, 0, "empty column")
+end)
+
+h.case("info: backend, hash, provenance", function()
+  local i = tox.info()
+  h.eq(i.backend, "embedded", "backend")
+  assert(i.weights_sha256:match("^%x+$") and #i.weights_sha256 == 64, i.weights_sha256)
+  local core = require "evalua.core"
+  h.eq(i.weights_sha256, core.sha256(core.embedded("engine/data/toxicity.bin")), "hash of the embedded file")
+  assert(i.metadata.training_data:find("Davidson", 1, true), i.metadata.training_data)
+  assert(i.metadata.davidson_test_roc_auc > 0.95, i.metadata.davidson_test_roc_auc)
+  assert(type(i.metadata.stormfront_roc_auc) == "number")
+  h.eq(i.metadata.seed, 20240601, "seed")
+end)
+
+h.case("normalize shows what the model sees", function()
+  h.eq(tox.normalize("RT @x: Sooooo GOOD!!! http://t.co/y &amp; #yes"), "soo good yes", "tweet")
+end)
+
+h.case("metric: names, aggregates, ratio, info", function()
+  local m = metrics.toxicity()
+  h.eq(m.name, "toxicity", "name")
+  h.eq(m.version, "v1", "version")
+  h.eq(m.greater_is_better, false, "greater_is_better")
+  h.eq(m.key, "toxicity/v1", "key")
+  h.eq(m.score_column, "toxicity/v1/score", "column")
+  local preds = { "Go kill yourself, you retarded loser.", "Thanks for the help!",
+    "fuck off and die you ugly cunt", "The meeting is at noon.", n = 4 }
+  local mv = m.eval_fn(preds)
+  h.eq(mv.scores.n, 4, "n")
+  h.eq(mv.aggregate_results.ratio, 0.5, "ratio")
+  h.eq(mv.warnings, nil, "no warnings")
+  h.eq(mv.info.backend, "embedded", "info.backend")
+  h.eq(mv.info.weights_sha256, tox.info().weights_sha256, "info.hash")
+  local flat = metrics.flat_names(m, { ratio = 0.5, mean = 0.4 })
+  h.eq(flat["toxicity/v1/ratio"], 0.5, "toxicity/v1/ratio")
+  h.eq(flat["toxicity/v1/mean"], 0.4, "toxicity/v1/mean")
+end)
+
+h.case("metric: non-string cells give empty scores and a warning", function()
+  local mv = metrics.toxicity().eval_fn({ "hello there", 7, nil, n = 3 })
+  assert(mv.scores[1] ~= nil)
+  h.eq(mv.scores[2], nil, "number")
+  h.eq(mv.scores[3], nil, "nil")
+  h.eq(mv.aggregate_results.ratio, 0, "ratio over the scored rows")
+  assert(mv.warnings and mv.warnings[1]:find("2 of 3 predictions are not strings", 1, true), mv.warnings and mv.warnings[1])
+end)
+
+h.case("metric: direct call through compute", function()
+  local m = metrics.toxicity()
+  local r = m({ predictions = { "you stupid bitch", "lovely weather", n = 2 } })
+  assert(type(r) == "table")
+end)
+
+h.case("metric: option errors", function()
+  h.raises("toxicity: unknown option 'modle'", metrics.toxicity, { modle = "x" })
+  h.raises("toxicity: unknown model 'bert'", metrics.toxicity, { model = "bert" })
+  h.raises("toxicity: model 'roberta' needs path", metrics.toxicity, { model = "roberta" })
+  h.raises("toxicity: batch_size must be a positive integer", metrics.toxicity, { batch_size = 0 })
+end)
+
+h.done()
