@@ -114,14 +114,14 @@ local function predictions_from(out, n, predictions_name)
 end
 
 -- Calls the model over the inputs table: returns predictions, errors.
-local function run_model(model, inputs, n, predictions_name)
+local function run_model(model, inputs, n, predictions_name, inference_params)
   local errs = {}
   local out, e2
   if type(model) == "function" then
     out, e2 = model(inputs)
   elseif type(model) == "string" then
     local resolved = require("evalua.models").resolve(model)
-    out, e2 = resolved:predict(inputs)
+    out, e2 = resolved:predict(inputs, inference_params)
   elseif type(model) == "table" and type(model.predict) == "function" then
     out, e2 = model:predict(inputs)
   else
@@ -335,6 +335,13 @@ function M.evaluate(opts)
   }
   local run = open_run(ctx, opts)
   results.run_id = run and run.id or nil
+  -- the rows this process computes: all of them, or one shard's (--shard i/n)
+  ctx.rows = {}
+  if run and config.shard then
+    ctx.rows = require("evalua.tracking").shard_rows(n)
+  else
+    for i = 1, n do ctx.rows[i] = i end
+  end
 
   -- predictions
   if opts.model == nil then
@@ -352,7 +359,7 @@ function M.evaluate(opts)
     end
     local done = run and run.cells and run:cells("predictions") or {}
     local todo = {}
-    for i = 1, n do if done[i] == nil then todo[#todo + 1] = i end end
+    for _, i in ipairs(ctx.rows) do if done[i] == nil then todo[#todo + 1] = i end end
     local preds = { n = n }
     for i, cell in pairs(done) do
       if type(cell) == "table" then
@@ -368,12 +375,21 @@ function M.evaluate(opts)
         for k, i in ipairs(todo) do rows[k] = inputs:row(i) end
         sub = tbl().from_rows(rows, { columns = features })
       end
-      local p, errs = run_model(opts.model, sub, #todo, predictions_name)
+      local p, errs = run_model(opts.model, sub, #todo, predictions_name, opts.inference_params)
       for k, i in ipairs(todo) do
         preds[i] = p[k]
         local e = errs[k]
         if e ~= nil then ctx.model_errors[i] = tostring(e) end
         if run and run.put_cell then run:put_cell("predictions", i, { value = p[k], error = errs[k] and tostring(errs[k]) }) end
+      end
+    end
+    if #ctx.rows < n then
+      -- sharded: the other shards' rows come from the store, when they are there
+      for i, cell in pairs(run:cells("predictions")) do
+        if preds[i] == nil and type(cell) == "table" then
+          preds[i] = cell.value
+          if cell.error then ctx.model_errors[i] = cell.error end
+        end
       end
     end
     ctx.predictions = preds
@@ -384,44 +400,81 @@ function M.evaluate(opts)
   end
 
   -- metrics, in dependency order: each pass takes every metric whose parameters resolve
-  for _, m in ipairs(all) do ctx.pending[m.name] = true end
-  local computed_list = {}
-  local remaining = all
-  while #remaining > 0 do
-    local next_round, missing_all = {}, {}
-    local progressed = false
-    for _, m in ipairs(remaining) do
-      local args, miss = resolve_args(m, ctx)
-      if args then
-        local done = run and run.cells and m.score_row and run:cells(m.key) or nil
-        local mv, w = compute.run_metric(m, args, n, {
-          done = done,
-          on_row = run and run.put_cell and function(i, cell) run:put_cell(m.key, i, cell) end or nil,
-        })
-        ctx.pending[m.name] = nil
-        if mv then
-          ctx.computed[m.name] = mv
-          computed_list[#computed_list + 1] = { metric = m, value = mv }
-          for _, wm in ipairs(mv.warnings or {}) do warn(results, m.name .. ": " .. wm) end
+  local function compute_all()
+    ctx.computed, ctx.pending = {}, {}
+    for _, m in ipairs(all) do ctx.pending[m.name] = true end
+    local computed_list = {}
+    local remaining = all
+    while #remaining > 0 do
+      local next_round, missing_all = {}, {}
+      local progressed = false
+      for _, m in ipairs(remaining) do
+        local args, miss = resolve_args(m, ctx)
+        if args then
+          local done = run and run.cells and m.score_row and run:cells(m.key) or nil
+          local mv, w = compute.run_metric(m, args, n, {
+            done = done, rows = #ctx.rows < n and ctx.rows or nil,
+            on_row = run and run.put_cell and function(i, cell) run:put_cell(m.key, i, cell) end or nil,
+          })
+          ctx.pending[m.name] = nil
+          if mv then
+            ctx.computed[m.name] = mv
+            computed_list[#computed_list + 1] = { metric = m, value = mv }
+            for _, wm in ipairs(mv.warnings or {}) do warn(results, m.name .. ": " .. wm) end
+          else
+            warn(results, w)
+          end
+          progressed = true
+        elseif miss == "pending" then
+          next_round[#next_round + 1] = m
         else
-          warn(results, w)
+          missing_all[#missing_all + 1] = { metric = m, missing = miss }
         end
-        progressed = true
-      elseif miss == "pending" then
-        next_round[#next_round + 1] = m
-      else
-        local optional_all = true
-        for _, x in ipairs(miss) do if not m.optional[x.param] then optional_all = false end end
-        missing_all[#missing_all + 1] = { metric = m, missing = miss }
+      end
+      if #missing_all > 0 then fail("%s", missing_message(missing_all, ctx)) end
+      if not progressed then
+        local names = {}
+        for _, m in ipairs(next_round) do names[#names + 1] = m.name end
+        fail("metrics depend on each other in a cycle: %s", table.concat(names, ", "))
+      end
+      remaining = next_round
+    end
+    return computed_list
+  end
+  local computed_list = compute_all()
+
+  -- a shard that is not the last to finish leaves the run to the others
+  if #ctx.rows < n then
+    local complete = true
+    if opts.model ~= nil then
+      local _, present = run:cells("predictions")
+      for i = 1, n do if not (present or {})[i] then complete = false end end
+    end
+    for _, entry in ipairs(computed_list) do
+      if entry.metric.score_row then
+        local _, present = run:cells(entry.metric.key)
+        for i = 1, n do if not (present or {})[i] then complete = false end end
       end
     end
-    if #missing_all > 0 then fail("%s", missing_message(missing_all, ctx)) end
-    if not progressed then
-      local names = {}
-      for _, m in ipairs(next_round) do names[#names + 1] = m.name end
-      fail("metrics depend on each other in a cycle: %s", table.concat(names, ", "))
+    if not complete then
+      if run.evaluate_done then run:evaluate_done() end
+      results.partial = true
+      if not config.quiet then
+        io.stderr:write(string.format("evalua: shard %d/%d of run %s done; the last shard to finish assembles the results\n",
+          config.shard[1], config.shard[2], run.id))
+      end
+      return results
     end
-    remaining = next_round
+    -- every row is stored now: this shard assembles the run from the store
+    local preds = { n = n }
+    for i, cell in pairs(run:cells("predictions")) do
+      if type(cell) == "table" then preds[i] = cell.value end
+    end
+    if opts.model ~= nil then ctx.predictions = preds end
+    ctx.rows = {}
+    for i = 1, n do ctx.rows[i] = i end
+    results.warnings = {}
+    computed_list = compute_all()
   end
 
   -- aggregates

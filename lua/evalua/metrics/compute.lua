@@ -69,6 +69,7 @@ M.row_args = row_args
 --[[ Runs a metric on resolved arguments (param name -> column list or value)
 over n rows. For row-by-row metrics (score_row), opts may carry:
   done      { [row] = { score=, justification=, failed= } } already computed
+  rows      the rows this process may compute (a shard); others stay missing
   on_row    function(row, cell) called as each row finishes (persistence)
 Returns mv (normalised MetricValue, with `failures` for row metrics) or nil, warning. ]]
 function M.run_metric(metric, args, n, opts)
@@ -77,14 +78,21 @@ function M.run_metric(metric, args, n, opts)
     local sched = require "evalua.sched"
     local scores, justs = { n = n }, { n = n }
     local failures = 0
-    local todo = {}
+    local todo, missing = {}, 0
+    local allowed
+    if opts.rows then
+      allowed = {}
+      for _, i in ipairs(opts.rows) do allowed[i] = true end
+    end
     for i = 1, n do
       local cell = opts.done and opts.done[i]
-      if cell then
+      if type(cell) == "table" then
         scores[i], justs[i] = cell.score, cell.justification
         if cell.failed then failures = failures + 1 end
-      else
+      elseif allowed == nil or allowed[i] then
         todo[#todo + 1] = i
+      else
+        missing = missing + 1 -- another shard's row, not computed here
       end
     end
     local limit = metric.max_workers
@@ -109,7 +117,7 @@ function M.run_metric(metric, args, n, opts)
       scores[i], justs[i] = cell.score, cell.justification
       if cell.failed then failures = failures + 1 end
     end
-    local mv = { scores = scores, justifications = justs, failures = failures }
+    local mv = { scores = scores, justifications = justs, failures = failures, missing = missing }
     if metric.finish_rows then metric.finish_rows(mv) end
     return mv
   end
