@@ -494,7 +494,26 @@ function M.evaluate(opts)
   local t = results_table(ctx, computed_list)
   results.tables.eval_results_table = t
 
+  -- what produced the scores (e.g. the toxicity backend and its weights' hash)
+  results.info = {}
+  local info_params = {}
+  for _, entry in ipairs(computed_list) do
+    local info = entry.value.info
+    if type(info) == "table" then
+      results.info[entry.metric.name] = info
+      for k, v in pairs(info) do
+        if type(v) ~= "table" then info_params[entry.metric.name .. "." .. k] = tostring(v) end
+      end
+    end
+  end
+
   if run then
+    if run.log_params then
+      local params = {}
+      for k, v in pairs(ctx.params) do params[k] = tostring(v) end
+      for k, v in pairs(info_params) do params[k] = v end
+      run:log_params(params)
+    end
     local gib = {}
     for _, entry in ipairs(computed_list) do gib[entry.metric.key] = entry.metric.greater_is_better end
     if run.log_metrics then run:log_metrics(results.metrics, gib) end
