@@ -2,7 +2,7 @@
 # Installs the Debian packages evalua needs to build and test; a no-op when
 # they are all present. Needs root (or sudo) only when something is missing.
 set -e
-PKGS="cmake make gcc liblua5.4-dev lua-cjson-dev lua-filesystem-dev libcurl4-openssl-dev
+PKGS="cmake make gcc lua5.4 liblua5.4-dev lua-cjson-dev lua-filesystem-dev libcurl4-openssl-dev
 libplplot-dev plplot-driver-cairo libsqlite3-dev sqlite3 hyphen-en-us libopenblas-dev
 python3-numpy fonts-dejavu-core"
 missing=""
