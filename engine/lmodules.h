@@ -4,3 +4,4 @@ EVALUA_MODULE(cachedb)
 EVALUA_MODULE(plot_pl) /* engine/lplot.c: require "evalua.plot_pl" (= evalua.plot.pl) */
 EVALUA_MODULE(store)
 EVALUA_MODULE(toxicity)
+EVALUA_MODULE(text)     /* engine/ltext.c: readability, ROUGE, stemmer */

@@ -504,3 +504,13 @@ double text_ari(const struct text_counts *c, int rounding)
   double r = 4.71 * maybe_round(a, 2, rounding) + 0.5 * maybe_round(b, 2, rounding) - 21.43;
   return maybe_round(r, 1, rounding);
 }
+
+size_t text_utf8_offset(const char *s, size_t n, size_t index)
+{
+  size_t i = 0;
+  while (index > 0 && i < n) {
+    utf8_next((const unsigned char *)s, n, &i);
+    index--;
+  }
+  return i;
+}

@@ -28,6 +28,10 @@ void text_work_free(struct text_work *w);
  * out of memory or the patterns cannot be loaded. */
 int hyph_positions(struct text_work *w, const char *word, size_t n, int *pos, int cap);
 
+/* Byte offset of code point number index (0-based) in s[0..n), reading
+ * invalid bytes as one code point each; n when index is past the end. */
+size_t text_utf8_offset(const char *s, size_t n, size_t index);
+
 /* ---- readability (textstat 0.7.3 / 0.7.4) ---- */
 
 struct text_counts {
