@@ -11,7 +11,7 @@ local dry = { requests = 0, prompt_tokens = 0, cost_usd = 0, unpriced = {} }
 local prices
 
 local function zero()
-  return { requests = 0, cache_hits = 0, failures = 0, prompt_tokens = 0, completion_tokens = 0,
+  return { calls = 0, requests = 0, cache_hits = 0, failures = 0, prompt_tokens = 0, completion_tokens = 0,
     total_tokens = 0, cost_usd = 0, priced = true }
 end
 
@@ -113,15 +113,18 @@ end
 
 -- Records one call. r: provider, model, usage ({ prompt_tokens,
 -- completion_tokens, total_tokens } or nil), cached (replayed from the
--- cache: no tokens billed), failed (no answer).
+-- cache: no tokens billed), failed (no answer), unsent (failed before
+-- anything was sent, as an --offline miss).
 function M.record(r)
   local e = entry(r.provider, r.model)
+  e.calls = e.calls + 1
   if r.cached then
     e.cache_hits = e.cache_hits + 1
     return
   end
+  if r.failed or r.unsent then e.failures = e.failures + 1 end
+  if r.unsent then return end
   e.requests = e.requests + 1
-  if r.failed then e.failures = e.failures + 1 end
   local u = r.usage
   if type(u) == "table" then
     local p, c = tonumber(u.prompt_tokens) or 0, tonumber(u.completion_tokens) or 0
@@ -144,7 +147,7 @@ function M.record_dry(provider, model, prompt_tokens)
   else dry.unpriced[tostring(provider) .. ":" .. tostring(model)] = true end
 end
 
--- The numbers so far: { requests, cache_hits, failures, prompt_tokens,
+-- The numbers so far: { calls, requests (sent), cache_hits, failures, prompt_tokens,
 -- completion_tokens, total_tokens, cost_usd, unpriced = { "provider:model" },
 -- models = { ["provider:model"] = { same fields, provider, model } },
 -- dry_run = { requests, prompt_tokens, cost_usd, unpriced } }.
@@ -159,7 +162,7 @@ function M.snapshot()
     local copy = {}
     for k, v in pairs(e) do copy[k] = v end
     total.models[name] = copy
-    for _, k in ipairs({ "requests", "cache_hits", "failures", "prompt_tokens",
+    for _, k in ipairs({ "calls", "requests", "cache_hits", "failures", "prompt_tokens",
       "completion_tokens", "total_tokens", "cost_usd" }) do
       total[k] = total[k] + e[k]
     end
@@ -197,9 +200,9 @@ function M.summary_line()
     end
     return line
   end
-  if s.requests + s.cache_hits == 0 then return nil end
-  local line = string.format("models: %d requests (%d cached, %d failed), %d prompt + %d completion tokens, cost %s",
-    s.requests + s.cache_hits, s.cache_hits, s.failures, s.prompt_tokens, s.completion_tokens,
+  if s.calls == 0 then return nil end
+  local line = string.format("models: %d calls (%d sent, %d cached, %d failed), %d prompt + %d completion tokens, cost %s",
+    s.calls, s.requests, s.cache_hits, s.failures, s.prompt_tokens, s.completion_tokens,
     money(s.cost_usd))
   if #s.unpriced > 0 then line = line .. " (unpriced: " .. table.concat(s.unpriced, ", ") .. ")" end
   return line

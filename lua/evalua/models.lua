@@ -70,7 +70,7 @@ function M.send(call)
   if config.offline then
     local msg = string.format("%s: offline and no cached response for %s %s at %s (last message: %q)",
       api, call.provider, tostring(call.model), common.scrub_url(req.url), last_message_text(args))
-    accounting.record{ provider = call.provider, model = call.model, failed = true }
+    accounting.record{ provider = call.provider, model = call.model, unsent = true }
     return nil, msg
   end
   if call.key_env then

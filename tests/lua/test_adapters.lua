@@ -368,7 +368,8 @@ h.case("cache: a re-run sends nothing, offline replays, misses name the request"
     '/chat/completions (last message: "never seen before, a long message that i...")')
   h.eq(#sent, 2)
   local s = accounting.snapshot()
-  h.eq(s.requests, 3) -- two sent, one offline miss counted as a failed request
+  h.eq(s.calls, 5)
+  h.eq(s.requests, 2) -- two sent; the offline miss is a failure that sent nothing
   h.eq(s.cache_hits, 2)
   h.eq(s.failures, 1)
   h.eq(s.prompt_tokens, 2000)
@@ -423,7 +424,7 @@ h.case("accounting: per-model sums, prices, unpriced models", function()
   h.eq(accounting.price("claude-3-5-haiku-20241022").input, 0.80)
   h.eq(accounting.price("unknown-model"), nil)
   h.eq(accounting.summary_line(),
-    "models: 5 requests (0 cached, 1 failed), 4000 prompt + 40 completion tokens, cost $0.0005 (unpriced: openai:my-local)")
+    "models: 5 calls (5 sent, 0 cached, 1 failed), 4000 prompt + 40 completion tokens, cost $0.0005 (unpriced: openai:my-local)")
 end)
 
 h.case("errors: transport failures, 401 aborts the run, keys never shown", function()
