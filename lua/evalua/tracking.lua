@@ -742,6 +742,10 @@ end
 
 -- greater_is_better for metric key k from gib (boolean, or prefix -> bool)
 local function gib_for(gib, k)
+  -- failure counts are lower-is-better and a variance has no direction,
+  -- whatever the metric's own direction
+  if k:match("/failures$") or k == "failures" then return gib ~= nil and false or nil end
+  if k:match("/variance$") then return nil end
   if type(gib) == "boolean" then return gib end
   if type(gib) ~= "table" then return nil end
   local p = k
@@ -941,6 +945,9 @@ function Run:log_table(name, t)
       end
       d:run("INSERT INTO table_columns(run_id, name, pos, column, data, kinds) VALUES (?, ?, ?, ?, ?, ?)",
         self.id, name, pos, tostring(cname), M.json_encode(list), table.concat(kinds))
+    end
+    if name == "eval_results_table" then
+      d:run("UPDATE runs SET nrows = coalesce(nrows, ?) WHERE id = ?", nrows, self.id)
     end
   end)
 end
@@ -1145,6 +1152,27 @@ function M.cell_keys(ref)
   local id, err = M.resolve(ref)
   if not id then return nil, err end
   return get_db(true):rows("SELECT key, count(*) AS n FROM cells WHERE run_id = ? GROUP BY key ORDER BY key", id)
+end
+
+-- Rows whose stored cell records a failure (a table cell with an `error`
+-- field, or `failed = true`, as evaluate writes them): a list of
+-- { row =, key =, error = } (at most limit, default 50) and the total.
+function M.row_errors(ref, limit)
+  local id, err = M.resolve(ref)
+  if not id then return nil, err end
+  local d = get_db(true)
+  local where = " FROM cells WHERE run_id = ? AND kind = 'j' AND (value LIKE '%\"error\":%'"
+    .. " OR value LIKE '%\"failed\":true%')"
+  local total = d:first("SELECT count(*) AS n" .. where, id).n
+  local out = {}
+  for _, c in ipairs(d:rows("SELECT row, key, value" .. where .. " ORDER BY key, row LIMIT ?", id, limit or 50)) do
+    local ok, v = pcall(M.json_decode, c.value)
+    if ok and type(v) == "table" and (v.error ~= nil or v.failed) then
+      local msg = v.error or v.justification or "failed"
+      out[#out + 1] = { row = c.row, key = c.key, error = type(msg) == "string" and msg or M.json_encode(msg) }
+    end
+  end
+  return out, total
 end
 
 function M.artifacts(ref)

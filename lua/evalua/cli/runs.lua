@@ -1,0 +1,439 @@
+-- evalua runs: browse, export and compare the runs in the run store.
+--   evalua runs list [--experiment E] [--status S] [--limit N] [--json]
+--   evalua runs show RUN [--json]
+--   evalua runs export RUN --format csv|jsonl|mlflow-json [--table NAME] [-o FILE]
+--   evalua runs compare A B [C ...] [--json] [--fail-on-regression]
+--       [--min-effect X] [--resamples B] [--seed N] [--table NAME]
+-- RUN is a run id, a unique id prefix or a run name. --store PATH (here or
+-- before `runs`) picks the store.
+local M = {}
+
+M.summary = "list, show, export and compare stored runs (list | show | export | compare)"
+
+local config = require "evalua.config"
+local util = require "evalua.util"
+
+local usage_text = [[
+usage: evalua runs list [--experiment E] [--status S] [--limit N] [--json]
+       evalua runs show RUN [--json]
+       evalua runs export RUN --format csv|jsonl|mlflow-json [--table NAME] [-o FILE]
+       evalua runs compare A B [C ...] [--json] [--fail-on-regression] [--min-effect X]
+                           [--resamples B] [--seed N] [--table NAME]
+RUN: a run id, a unique id prefix, or a run name]]
+
+local function tracking() return require "evalua.tracking" end
+
+local function fmt_time(t)
+  if not t then return "-" end
+  return os.date("!%Y-%m-%d %H:%M:%S", math.floor(t))
+end
+
+local function fmt_duration(a, b)
+  if not a or not b then return "-" end
+  local s = b - a
+  if s < 60 then return string.format("%.1fs", s) end
+  if s < 3600 then return string.format("%dm%02ds", s // 60, math.floor(s % 60)) end
+  return string.format("%dh%02dm", s // 3600, math.floor(s % 3600) // 60)
+end
+
+local function num(x)
+  if x == nil then return "-" end
+  if type(x) ~= "number" then return tostring(x) end
+  if x ~= x then return "nan" end
+  if math.type(x) == "integer" then return tostring(x) end
+  return (string.format("%.4g", x))
+end
+
+local function signed(x)
+  if x == nil then return "-" end
+  if x ~= x then return "nan" end
+  local s = num(x)
+  if x > 0 then s = "+" .. s end
+  return s
+end
+
+-- prints rows (lists of strings) as left-aligned columns
+local function columns(rows, out)
+  local w = {}
+  for _, r in ipairs(rows) do
+    for i, c in ipairs(r) do
+      local n = utf8.len(c) or #c
+      if not w[i] or n > w[i] then w[i] = n end
+    end
+  end
+  for _, r in ipairs(rows) do
+    local parts = {}
+    for i, c in ipairs(r) do
+      local pad = i < #r and string.rep(" ", w[i] - (utf8.len(c) or #c)) or ""
+      parts[i] = c .. pad
+    end
+    out[#out + 1] = (table.concat(parts, "  "):gsub("%s+$", ""))
+  end
+end
+
+local function one_line(s, max)
+  s = tostring(s):gsub("[\r\n\t]+", " ")
+  max = max or 80
+  if (utf8.len(s) or #s) > max then
+    local cut = utf8.offset(s, max - 2) or max - 2
+    s = s:sub(1, cut - 1) .. "..."
+  end
+  return s
+end
+
+local function emit(text, path)
+  if path and path ~= "-" then
+    local ok, err = util.write_file(path, text)
+    if not ok then util.fail("runs: cannot write '" .. path .. "': " .. tostring(err)) end
+  else
+    io.stdout:write(text)
+  end
+end
+
+local function need_store()
+  local t = tracking()
+  local f = io.open(t.store_path(), "rb")
+  if not f then
+    util.fail(string.format("runs: no run store at '%s' (give --store PATH or set EVALUA_STORE)", t.store_path()))
+  end
+  f:close()
+end
+
+local function get(ref, cmd)
+  need_store()
+  local r, err = tracking().get_run(ref)
+  if not r then util.fail("runs " .. cmd .. ": " .. err) end
+  return r
+end
+
+-- ------------------------------------------------------------------ list
+
+function M.list(opts)
+  local t = tracking()
+  local limit = opts.limit and math.tointeger(tonumber(opts.limit))
+  if opts.limit and (not limit or limit < 1) then util.usage("runs list: --limit needs a positive integer") end
+  local runs = t.list_runs{ experiment = opts.experiment, status = opts.status, limit = limit }
+  if opts.json then
+    emit(t.json_encode(runs) .. "\n")
+    return
+  end
+  if #runs == 0 then
+    io.stderr:write("evalua: no runs", opts.experiment and (" in experiment '" .. opts.experiment .. "'") or "",
+      " in ", t.store_path(), "\n")
+    return
+  end
+  local rows = { { "ID", "NAME", "EXPERIMENT", "STATUS", "STARTED (UTC)", "DURATION", "ROWS" } }
+  for _, r in ipairs(runs) do
+    rows[#rows + 1] = { r.id:sub(1, 12), r.name, r.experiment, r.status, fmt_time(r.start_time):sub(1, 16),
+      r.status == "RUNNING" and "-" or fmt_duration(r.start_time, r.end_time), r.n_rows and tostring(r.n_rows) or "-" }
+  end
+  local out = {}
+  columns(rows, out)
+  emit(table.concat(out, "\n") .. "\n")
+end
+
+-- ------------------------------------------------------------------ show
+
+local function sorted(t)
+  local k = {}
+  for x in pairs(t) do k[#k + 1] = x end
+  table.sort(k)
+  return k
+end
+
+local function flatten(prefix, v, out)
+  if type(v) == "table" then
+    local keys = sorted(v)
+    if #keys == 0 then return end
+    local list = true
+    for _, k in ipairs(keys) do if type(k) ~= "number" then list = false end end
+    if list then
+      local items = {}
+      for _, k in ipairs(keys) do items[#items + 1] = tostring(v[k]) end
+      out[#out + 1] = { prefix, table.concat(items, ", ") }
+      return
+    end
+    for _, k in ipairs(keys) do
+      flatten(prefix == "" and tostring(k) or (prefix .. "." .. tostring(k)), v[k], out)
+    end
+  else
+    out[#out + 1] = { prefix, type(v) == "number" and num(v) or tostring(v) }
+  end
+end
+
+function M.show(ref, opts)
+  local t = tracking()
+  local r = get(ref, "show")
+  local errs, nerr = t.row_errors(r.info.id, 20)
+  local failures = {}
+  for k, v in pairs(r.metrics) do
+    if (k:match("/failures$") or k == "failures") and v ~= 0 then failures[k] = v end
+  end
+  if opts.json then
+    r.row_errors = errs
+    r.row_error_count = nerr
+    r.table_info = {}
+    emit(t.json_encode(r) .. "\n")
+    return
+  end
+  local i = r.info
+  local out = {}
+  out[#out + 1] = string.format("run %s  %s", i.id, i.name)
+  local info = {
+    { "  experiment", i.experiment },
+    { "  status", i.status },
+    { "  started", fmt_time(i.start_time) .. " UTC" },
+    { "  ended", i.end_time and (fmt_time(i.end_time) .. " UTC (" .. fmt_duration(i.start_time, i.end_time) .. ")") or "-" },
+  }
+  if i.script then info[#info + 1] = { "  script", i.script .. (i.script_hash and ("  sha256 " .. i.script_hash:sub(1, 12)) or "") } end
+  if i.data_hash then info[#info + 1] = { "  data", "sha256 " .. i.data_hash:sub(1, 12) } end
+  if i.n_rows then info[#info + 1] = { "  rows", tostring(i.n_rows) } end
+  if i.shard_n then info[#info + 1] = { "  shards", tostring(i.shard_n) } end
+  if (i.resumes or 0) > 0 then info[#info + 1] = { "  resumed", tostring(i.resumes) .. " time(s)" } end
+  info[#info + 1] = { "  evalua", i.evalua_version or "-" }
+  columns(info, out)
+  local function section(title, pairs_)
+    if #pairs_ == 0 then return end
+    out[#out + 1] = title
+    local rows = {}
+    for _, p in ipairs(pairs_) do rows[#rows + 1] = { "  " .. p[1], p[2] } end
+    columns(rows, out)
+  end
+  local ps = {}
+  for _, k in ipairs(sorted(r.params)) do ps[#ps + 1] = { k, one_line(r.params[k], 100) } end
+  section("params", ps)
+  local ms = {}
+  for _, k in ipairs(sorted(r.metrics)) do
+    local g = r.greater_is_better[k]
+    ms[#ms + 1] = { k, num(r.metrics[k]) .. (g == true and "  (higher is better)" or g == false and "  (lower is better)" or "") }
+  end
+  section("metrics", ms)
+  local acc = {}
+  flatten("", r.accounting, acc)
+  section("accounting", acc)
+  local ts = {}
+  for _, name in ipairs(r.tables) do
+    local tc = t.load_table_columns(i.id, name)
+    ts[#ts + 1] = { name, tc and string.format("%d rows, %d columns", tc.n_rows, #tc.names) or "" }
+  end
+  section("tables", ts)
+  local as = {}
+  for _, a in ipairs(r.artifacts) do as[#as + 1] = { a.name, string.format("%s, %d bytes", a.mime or "?", a.size or 0) } end
+  section("artifacts", as)
+  local fs = {}
+  for _, k in ipairs(sorted(failures)) do fs[#fs + 1] = { k, num(failures[k]) } end
+  for _, e in ipairs(errs) do fs[#fs + 1] = { string.format("row %d", e.row), e.key .. ": " .. one_line(e.error, 100) } end
+  if nerr > #errs then fs[#fs + 1] = { "...", string.format("%d more rows with errors", nerr - #errs) } end
+  section("failures", fs)
+  emit(table.concat(out, "\n") .. "\n")
+end
+
+-- ---------------------------------------------------------------- export
+
+local function csv_field(v, t)
+  if v == nil then return "" end
+  local s
+  if type(v) == "table" then s = t.json_encode(v)
+  elseif type(v) == "number" then
+    s = t.json_encode(v)
+    if s == "NaN" then s = "nan" elseif s == "Infinity" then s = "inf" elseif s == "-Infinity" then s = "-inf" end
+  elseif type(v) == "boolean" then s = v and "True" or "False"
+  else s = tostring(v) end
+  if s:find('[,"\r\n]') or s:match("^%s") or s:match("%s$") then s = '"' .. s:gsub('"', '""') .. '"' end
+  return s
+end
+
+-- The export text of a loaded table (tracking.load_table_columns) in format
+-- csv, jsonl or mlflow-json.
+function M.export_text(tc, format)
+  local t = tracking()
+  local names, cols, n = tc.names, tc.columns, tc.n_rows
+  local out = {}
+  if format == "csv" then
+    local head = {}
+    for j, name in ipairs(names) do head[j] = csv_field(name, t) end
+    out[1] = table.concat(head, ",")
+    for r = 1, n do
+      local line = {}
+      for j, name in ipairs(names) do line[j] = csv_field(cols[name][r], t) end
+      out[#out + 1] = table.concat(line, ",")
+    end
+    return table.concat(out, "\r\n") .. "\r\n"
+  elseif format == "jsonl" then
+    for r = 1, n do
+      local parts = {}
+      for j, name in ipairs(names) do
+        parts[j] = t.json_encode(name) .. ":" .. t.json_encode(cols[name][r])
+      end
+      out[#out + 1] = "{" .. table.concat(parts, ",") .. "}"
+    end
+    return #out > 0 and (table.concat(out, "\n") .. "\n") or ""
+  elseif format == "mlflow-json" then
+    local opts = { ascii = true, decimals = 10 }
+    local data = {}
+    for r = 1, n do
+      local row = {}
+      for j, name in ipairs(names) do row[j] = t.json_encode(cols[name][r], opts) end
+      data[r] = "[" .. table.concat(row, ",") .. "]"
+    end
+    return '{"columns":' .. t.json_encode(names, opts) .. ',"data":[' .. table.concat(data, ",") .. "]}"
+  end
+  util.usage("runs export: --format must be csv, jsonl or mlflow-json, got '" .. tostring(format) .. "'")
+end
+
+function M.export(ref, opts)
+  if not opts.format then util.usage("runs export: --format csv|jsonl|mlflow-json is required") end
+  local fmt = opts.format
+  if fmt ~= "csv" and fmt ~= "jsonl" and fmt ~= "mlflow-json" then
+    util.usage("runs export: --format must be csv, jsonl or mlflow-json, got '" .. fmt .. "'")
+  end
+  local r = get(ref, "export")
+  local name = opts.table or "eval_results_table"
+  local tc, err = tracking().load_table_columns(r.info.id, name)
+  if not tc then
+    util.fail("runs export: " .. err .. (#r.tables > 0 and (" (tables: " .. table.concat(r.tables, ", ") .. ")") or ""))
+  end
+  emit(M.export_text(tc, fmt), opts.o or opts.output)
+end
+
+-- --------------------------------------------------------------- compare
+
+local letters = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+
+function M.compare_text(cmp)
+  local out = {}
+  local L = function(j) return letters:sub(j, j) end
+  out[#out + 1] = "runs (baseline first):"
+  local rows = {}
+  for j, r in ipairs(cmp.runs) do
+    rows[#rows + 1] = { "  " .. L(j), r.id:sub(1, 12), r.name, r.experiment, r.status, fmt_time(r.start_time):sub(1, 16) }
+  end
+  columns(rows, out)
+  for j = 2, #cmp.runs do
+    local p = cmp.pairing[j]
+    if p then
+      out[#out + 1] = string.format("paired rows %s-A: %d (%s)", L(j), p.n, p.method)
+    else
+      out[#out + 1] = string.format("paired rows %s-A: none (a run has no per-row table)", L(j))
+    end
+  end
+  out[#out + 1] = ""
+  local pct = math.floor(cmp.level * 100 + 0.5)
+  local head = { "METRIC" }
+  for j = 1, #cmp.runs do head[#head + 1] = L(j) end
+  for j = 2, #cmp.runs do
+    head[#head + 1] = L(j) .. "-A"
+    head[#head + 1] = string.format("%d%% CI", pct)
+    head[#head + 1] = ""
+  end
+  local t = { head }
+  for _, m in ipairs(cmp.metrics) do
+    local row = { m.key }
+    for j = 1, #cmp.runs do row[#row + 1] = num(m.values[j]) end
+    for j = 2, #cmp.runs do
+      local d = m.diffs[j]
+      local ci = m.ci[j]
+      row[#row + 1] = signed(d)
+      row[#row + 1] = ci and string.format("[%s, %s]", signed(ci.lo), signed(ci.hi)) or "-"
+      local verdict = ""
+      if ci and (ci.lo > 0 or ci.hi < 0) then
+        if m.greater_is_better == nil then verdict = "differs"
+        elseif (ci.lo > 0) == m.greater_is_better then verdict = "better"
+        else verdict = "worse" end
+      end
+      row[#row + 1] = verdict
+    end
+    t[#t + 1] = row
+  end
+  columns(t, out)
+  out[#out + 1] = string.format("(paired bootstrap over shared rows, %d resamples, seed %d)", cmp.resamples, cmp.seed)
+  for j = 2, #cmp.runs do
+    local fl = cmp.flips[j] or {}
+    if #fl > 0 then
+      out[#out + 1] = ""
+      out[#out + 1] = string.format("score flips %s vs A:", L(j))
+      for _, f in ipairs(fl) do
+        local bw = f.better and string.format(" (%d better, %d worse)", f.better, f.worse) or ""
+        out[#out + 1] = string.format("  %s: %d up, %d down, %d same%s", f.column, f.up, f.down, f.same, bw)
+        for k, x in ipairs(f.rows) do
+          if k > 10 then
+            out[#out + 1] = string.format("    ... %d more", #f.rows - 10)
+            break
+          end
+          local where = x.row_a == x.row_b and string.format("row %d", x.row_a) or string.format("row %d/%d", x.row_a, x.row_b)
+          out[#out + 1] = string.format("    %s: %s -> %s%s", where, num(x.a), num(x.b),
+            x.input and ("  " .. one_line(x.input, 60)) or "")
+        end
+      end
+    end
+  end
+  return table.concat(out, "\n") .. "\n"
+end
+
+function M.compare(refs, opts)
+  if #refs < 2 then util.usage("runs compare: give at least two runs (the baseline first)") end
+  need_store()
+  local stats = require "evalua.stats"
+  local B = opts.resamples and math.tointeger(tonumber(opts.resamples))
+  if opts.resamples and (not B or B < 1) then util.usage("runs compare: --resamples needs a positive integer") end
+  local seed = opts.seed and math.tointeger(tonumber(opts.seed))
+  if opts.seed and not seed then util.usage("runs compare: --seed needs an integer") end
+  local min_effect = config.min_effect or 0
+  if opts.min_effect then
+    min_effect = tonumber(opts.min_effect)
+    if not min_effect then util.usage("runs compare: --min-effect needs a number") end
+  end
+  local cmp, err = stats.compare(refs, { resamples = B, seed = seed, table = opts.table })
+  if not cmp then util.fail("runs compare: " .. err) end
+  if opts.json then
+    emit(tracking().json_encode(cmp) .. "\n")
+  else
+    emit(M.compare_text(cmp))
+  end
+  if opts.fail_on_regression then
+    local gates = require "evalua.gates"
+    local failed = 0
+    for j = 2, #cmp.runs do
+      for _, m in ipairs(gates.regression_messages(cmp, j, min_effect)) do
+        io.stderr:write("evalua: gate failed: ", m, "\n")
+        failed = failed + 1
+      end
+    end
+    if failed > 0 then return 1 end
+  end
+end
+
+-- ------------------------------------------------------------------ main
+
+local spec = {
+  ["--experiment"] = "value", ["--status"] = "value", ["--limit"] = "value", ["--json"] = "flag",
+  ["--format"] = "value", ["--table"] = "value", ["-o"] = "value", ["--output"] = "value",
+  ["--fail-on-regression"] = "flag", ["--min-effect"] = "value", ["--resamples"] = "value",
+  ["--seed"] = "value", ["--store"] = "value", ["--help"] = "flag", ["-h"] = "flag",
+}
+
+function M.main(args)
+  local opts, pos = util.parse_args("runs", args, spec)
+  if opts.help or opts.h then
+    print(usage_text)
+    return 0
+  end
+  if opts.store then config.store_path = opts.store end
+  local cmd = pos[1] or "list"
+  local rest = { table.unpack(pos, 2) }
+  if cmd == "list" then
+    if #rest > 0 then util.usage("runs list: unexpected argument '" .. rest[1] .. "'") end
+    return M.list(opts)
+  elseif cmd == "show" then
+    if #rest ~= 1 then util.usage("runs show: give one run") end
+    return M.show(rest[1], opts)
+  elseif cmd == "export" then
+    if #rest ~= 1 then util.usage("runs export: give one run") end
+    return M.export(rest[1], opts)
+  elseif cmd == "compare" then
+    return M.compare(rest, opts)
+  end
+  util.usage("runs: unknown command '" .. cmd .. "' (list, show, export, compare)")
+end
+
+return M
