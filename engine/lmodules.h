@@ -5,3 +5,4 @@ EVALUA_MODULE(plot_pl) /* engine/lplot.c: require "evalua.plot_pl" (= evalua.plo
 EVALUA_MODULE(store)
 EVALUA_MODULE(toxicity)
 EVALUA_MODULE(text)     /* engine/ltext.c: readability, ROUGE, stemmer */
+EVALUA_MODULE(table)    /* engine/ltable.c: columnar tables */

@@ -1,0 +1,19 @@
+/* ltable.h: the evalua.table handle, for other bindings that take or give a
+ * table (metrics over a column, the store's per-row results). */
+#ifndef EVALUA_LTABLE_H
+#define EVALUA_LTABLE_H
+#include "lua.h"
+#include "table.h"
+
+/* Returns the table behind the "evalua.table" handle at idx. Raises a Lua
+ * error when the value is not a table handle or the handle was closed. The
+ * table stays owned by the handle: do not free it, and do not keep the
+ * pointer past the handle's life. */
+tbl *ltable_check(lua_State *L, int idx);
+
+/* Pushes a new handle owning t (the handle frees it when collected or
+ * closed). t must not be NULL; pushing raises (and frees t) only when Lua
+ * itself runs out of memory. */
+void ltable_push(lua_State *L, tbl *t);
+
+#endif
