@@ -1,0 +1,57 @@
+-- evalua report: one self-contained HTML page for a stored run (metrics,
+-- plots, the per-row table), or for two runs compared.
+local util = require "evalua.util"
+
+local M = { summary = "an HTML report of a run, or of two runs compared: evalua report RUN [RUN_B] [-o FILE]" }
+
+local USAGE = [[
+usage: evalua report RUN [-o report.html]        one run
+       evalua report RUN_A RUN_B [-o FILE]       run B compared with run A
+  RUN        a run id, a unique prefix of one, or a run name (its newest run)
+  -o FILE    where to write the page (default report.html; report-compare.html for two)
+  --no-plots leave the charts out
+  --store    the run store (as the global --store flag)]]
+
+-- Loads a run and its results table through the store's reading API.
+local function load(tracking, ref)
+  local run, err = tracking.get_run(ref)
+  if not run then util.fail("report: " .. tostring(err)) end
+  local has = false
+  for _, name in ipairs(run.tables or {}) do
+    if name == "eval_results_table" then has = true end
+  end
+  if has then
+    local t, terr = tracking.load_table_columns(run.info.id, "eval_results_table")
+    if not t then util.fail("report: " .. tostring(terr)) end
+    run.table = t
+  end
+  return run
+end
+
+function M.main(args)
+  local opts, pos = util.parse_args("report", args, {
+    ["-o"] = "value", ["--out"] = "value", ["--no-plots"] = "flag", ["--store"] = "value",
+    ["-h"] = "flag", ["--help"] = "flag",
+  })
+  if opts.h or opts.help then
+    print(USAGE)
+    return 0
+  end
+  if #pos < 1 or #pos > 2 then util.usage("report: expected one run id or two (see evalua report --help)") end
+  if opts.store then require("evalua.config").store_path = opts.store end
+  local tracking = require "evalua.tracking"
+  local report = require "evalua.report"
+  local out = opts.o or opts.out or (#pos == 2 and "report-compare.html" or "report.html")
+  local html
+  if #pos == 1 then
+    html = report.run(load(tracking, pos[1]), { plots = not opts.no_plots })
+  else
+    html = report.compare(load(tracking, pos[1]), load(tracking, pos[2]), { plots = not opts.no_plots })
+  end
+  local ok, err = util.write_file(out, html)
+  if not ok then util.fail(string.format("report: cannot write '%s': %s", out, tostring(err))) end
+  if not require("evalua.config").quiet then io.stderr:write("evalua: wrote ", out, "\n") end
+  return 0
+end
+
+return M
