@@ -130,7 +130,7 @@ static int u32_fill(struct u32s *a, size_t n)
     a->v = p;
     a->cap = n;
   }
-  memset(a->v, 0, n * sizeof *a->v);
+  if (n) memset(a->v, 0, n * sizeof *a->v);
   a->n = n;
   return 0;
 }
