@@ -820,8 +820,8 @@ char *tbl_preview(const tbl *t, size_t maxrows, size_t maxwidth)
   }
   for (size_t k = 0; k < gh; k++) {
     if (k == head + 1 && rowgap) { /* the gap line before the tail rows */
-      pad(&b, iw - 3);
       json_buf_put(&b, "...", 3);
+      pad(&b, iw - 3);
       for (size_t j = 0; j < cols_shown; j++) {
         if (colgap && j == chead) json_buf_put(&b, "  ...", 5);
         pad(&b, 2 + width[j] - 3);
@@ -831,8 +831,8 @@ char *tbl_preview(const tbl *t, size_t maxrows, size_t maxwidth)
     }
     const char *ix = k ? index[k] : "";
     if (!ix) ix = "";
+    json_buf_put(&b, ix, strlen(ix)); /* the index is left-aligned, as in pandas */
     pad(&b, iw - u8width(ix, strlen(ix)));
-    json_buf_put(&b, ix, strlen(ix));
     for (size_t j = 0; j < cols_shown; j++) {
       if (colgap && j == chead) json_buf_put(&b, "  ...", 5);
       const char *s = grid[k * gw + j] ? grid[k * gw + j] : "";
