@@ -1,0 +1,220 @@
+-- evalua.metrics.builtin._text: what the text metrics built on evalua.text
+-- share (readability, ROUGE, exact match, retrieval): option checks, the
+-- per-row "not a string" warnings, and the metric shapes.
+local metrics = require "evalua.metrics"
+
+local M = {}
+
+-- Raises "<api>: unknown option 'x' (known: a, b)" for a key not in known.
+function M.check_opts(api, opts, known)
+  if opts == nil then return {} end
+  if type(opts) ~= "table" then
+    error(string.format("%s: expected a table of options, got %s", api, type(opts)), 3)
+  end
+  local names = {}
+  for k in pairs(known) do names[#names + 1] = k end
+  table.sort(names)
+  for k in pairs(opts) do
+    if not known[k] then
+      error(string.format("%s: unknown option '%s' (known: %s)", api, tostring(k),
+        #names > 0 and table.concat(names, ", ") or "none"), 3)
+    end
+  end
+  return opts
+end
+
+local function describe_rows(rows)
+  local shown = {}
+  for i = 1, math.min(#rows, 5) do shown[i] = tostring(rows[i]) end
+  local s = table.concat(shown, ", ")
+  if #rows > 5 then s = s .. ", ..." end
+  return s
+end
+
+-- One warning for the skipped rows of a column call, or nil when none:
+-- "rouge1: 2 of 10 rows have a prediction or target that is not a string
+-- (rows 3, 7); scored nil".
+function M.skipped_warning(name, what, skipped, n)
+  if not skipped or #skipped == 0 then return nil end
+  return string.format("%s: %d of %d rows have %s that is not a string (row%s %s); scored nil",
+    name, #skipped, n, what, #skipped > 1 and "s" or "", describe_rows(skipped))
+end
+
+function M.count(col)
+  if type(col) ~= "table" then return 0 end
+  return col.n or #col
+end
+
+-- A readability metric (flesch_kincaid_grade_level, ari_grade_level).
+function M.readability(name, long_name, fn, opts)
+  opts = M.check_opts(name, opts, { rounding = true })
+  if opts.rounding ~= nil and type(opts.rounding) ~= "boolean" then
+    error(name .. ": option 'rounding' must be a boolean", 3)
+  end
+  local rounding = opts.rounding ~= false
+  return metrics.make_metric {
+    name = name,
+    version = "v1",
+    greater_is_better = false,
+    long_name = long_name,
+    aggregations = { "mean", "variance", "p90" },
+    metric_details = rounding and "textstat 0.7.3/0.7.4 (legacy rounding)"
+      or "textstat 0.7.3/0.7.4 with set_rounding(False)",
+    eval_fn = function(predictions)
+      local n = M.count(predictions)
+      local scores, skipped = fn(predictions, { rounding = rounding })
+      local w = M.skipped_warning(name, "a prediction", skipped, n)
+      return { scores = scores, warnings = w and { w } or nil }
+    end,
+  }
+end
+
+-- A ROUGE metric (rouge1, rouge2, rougeL, rougeLsum): per-row F-measure.
+function M.rouge(rouge_type, opts)
+  opts = M.check_opts(rouge_type, opts, { use_stemmer = true })
+  if opts.use_stemmer ~= nil and type(opts.use_stemmer) ~= "boolean" then
+    error(rouge_type .. ": option 'use_stemmer' must be a boolean", 3)
+  end
+  local stem = opts.use_stemmer == true
+  local text = require "evalua.text"
+  return metrics.make_metric {
+    name = rouge_type,
+    version = "v1",
+    greater_is_better = true,
+    aggregations = { "mean", "variance", "p90" },
+    optional = { targets = true },
+    metric_details = "rouge_score 0.1.2 F-measure" .. (stem and ", Porter stemmer" or ""),
+    eval_fn = function(predictions, targets)
+      local n = M.count(predictions)
+      if M.count(targets) ~= n then
+        error(string.format("%s: %d predictions but %d targets", rouge_type, n, M.count(targets)), 0)
+      end
+      local scores, skipped = text.rouge(predictions, targets, rouge_type, { use_stemmer = stem })
+      local w = M.skipped_warning(rouge_type, "a prediction or target", skipped, n)
+      return { scores = scores, warnings = w and { w } or nil }
+    end,
+  }
+end
+
+-- ---- retrieval ----
+
+-- A retrieval cell as a list of ids, or nil and why. Lists may be Lua
+-- sequences or JSON array text; ids are strings or numbers.
+local function id_list(cell)
+  if type(cell) == "string" and cell:match("^%s*%[") then
+    local ok, v = pcall(require("cjson").decode, cell)
+    if ok and type(v) == "table" then cell = v else return nil, "invalid JSON list" end
+  end
+  if type(cell) ~= "table" then return nil, "a " .. type(cell) .. ", not a list" end
+  local n = cell.n or #cell
+  local out = {}
+  for i = 1, n do
+    local v = cell[i]
+    if type(v) ~= "string" and type(v) ~= "number" then
+      return nil, "an element that is a " .. type(v) .. ", not a string or number"
+    end
+    out[i] = v
+  end
+  return out
+end
+
+-- A retrieval metric: per-row score(retrieved, ground_truth, k).
+function M.retrieval(kind, score, opts)
+  local api = kind .. "_at_k"
+  opts = M.check_opts(api, opts, { k = true })
+  local k = opts.k or 3
+  if math.type(k) ~= "integer" or k < 1 then
+    error(string.format("%s: k must be a positive integer, got %s", api, tostring(k)), 3)
+  end
+  local name = kind .. "_at_" .. k
+  return metrics.make_metric {
+    name = name,
+    greater_is_better = true,
+    aggregations = { "mean", "variance", "p90" },
+    eval_fn = function(predictions, targets)
+      local n = M.count(predictions)
+      if M.count(targets) ~= n then
+        error(string.format("%s: %d predictions but %d targets", name, n, M.count(targets)), 0)
+      end
+      local scores, bad, why = { n = n }, {}, nil
+      for i = 1, n do
+        local pred, e1 = id_list(predictions[i])
+        local tgt, e2 = id_list(targets[i])
+        if pred and tgt then
+          scores[i] = score(pred, tgt, k)
+        else
+          bad[#bad + 1] = i
+          why = why or string.format("row %d: %s %s", i, pred and "target is" or "prediction is",
+            pred and e2 or e1)
+        end
+      end
+      local warnings
+      if #bad > 0 then
+        warnings = { string.format("%s: %d of %d rows are not lists of document ids (row%s %s; %s); scored nil",
+          name, #bad, n, #bad > 1 and "s" or "", describe_rows(bad), why) }
+      end
+      return { scores = scores, warnings = warnings }
+    end,
+  }
+end
+
+local function set_of(list)
+  local s, n = {}, 0
+  for _, v in ipairs(list) do
+    if not s[v] then s[v] = true; n = n + 1 end
+  end
+  return s, n
+end
+
+-- MLflow: relevant among the first k retrieved (duplicates count) divided by
+-- the number retrieved (not k); 0 when nothing was retrieved.
+function M.precision(pred, tgt, k)
+  local gt = set_of(tgt)
+  local m = math.min(k, #pred)
+  if m == 0 then return 0 end
+  local hits = 0
+  for i = 1, m do if gt[pred[i]] then hits = hits + 1 end end
+  return hits / m
+end
+
+-- MLflow: |set(target) & set(pred[:k])| / |set(target)|; with no targets,
+-- 1 when nothing was retrieved, else 0.
+function M.recall(pred, tgt, k)
+  local gt, ngt = set_of(tgt)
+  local seen, hits = {}, 0
+  local m = math.min(k, #pred)
+  for i = 1, m do
+    local d = pred[i]
+    if not seen[d] then
+      seen[d] = true
+      if gt[d] then hits = hits + 1 end
+    end
+  end
+  if ngt > 0 then return hits / ngt end
+  return m == 0 and 1 or 0
+end
+
+-- MLflow's ndcg_at_k: both lists empty 1, one empty 0; else binary-relevance
+-- NDCG over the first k retrieved (sklearn ndcg_score, k = number retrieved,
+-- ties ignored). A repeated id counts as a fresh document, relevant when the
+-- original is, and so also raises the number of relevant documents.
+function M.ndcg(pred, tgt, k)
+  if #pred == 0 and #tgt == 0 then return 1 end
+  if #pred == 0 or #tgt == 0 then return 0 end
+  local gt, relevant = set_of(tgt)
+  local m = math.min(k, #pred)
+  local seen, dcg = {}, 0
+  local log2 = math.log(2)
+  for i = 1, m do
+    local d = pred[i]
+    if seen[d] and gt[d] then relevant = relevant + 1 end
+    seen[d] = true
+    if gt[d] then dcg = dcg + 1 / (math.log(i + 1) / log2) end
+  end
+  local idcg = 0
+  for i = 1, math.min(m, relevant) do idcg = idcg + 1 / (math.log(i + 1) / log2) end
+  if idcg == 0 then return 0 end
+  return dcg / idcg
+end
+
+return M
