@@ -12,7 +12,9 @@
  * the method, which marks the handle broken and raises). Methods are thin:
  * they check arguments, copy number lists into buffers owned by Lua, call
  * PLplot. The device (pngcairo, svgcairo, pdfcairo) follows the file
- * extension; the file is written when the handle is closed. */
+ * extension; the file is written when the handle is closed. A plot is one
+ * page, started by open: there is no pladv/plenv (a second page would be
+ * dropped by the file devices with a warning on stderr). */
 #include <errno.h>
 #include <setjmp.h>
 #include <stdio.h>
@@ -257,13 +259,14 @@ static PLINT checkbyte(lua_State *L, int i)
   return (PLINT)v;
 }
 
-static int m_adv(lua_State *L) { Plot *h = checkplot(L); PLINT p = (PLINT)luaL_optinteger(L, 2, 0); PLGUARD(h, pladv(p)); check_errors(L, h, "adv"); return 0; }
 static int m_vpor(lua_State *L) { Plot *h = checkplot(L); PLFLT a = NUM(2), b = NUM(3), c = NUM(4), d = NUM(5); PLGUARD(h, plvpor(a, b, c, d)); check_errors(L, h, "vpor"); return 0; }
 static int m_svpa(lua_State *L) { Plot *h = checkplot(L); PLFLT a = NUM(2), b = NUM(3), c = NUM(4), d = NUM(5); PLGUARD(h, plsvpa(a, b, c, d)); check_errors(L, h, "svpa"); return 0; }
 static int m_vpas(lua_State *L) { Plot *h = checkplot(L); PLFLT a = NUM(2), b = NUM(3), c = NUM(4), d = NUM(5), e = NUM(6); PLGUARD(h, plvpas(a, b, c, d, e)); check_errors(L, h, "vpas"); return 0; }
 static int m_vsta(lua_State *L) { Plot *h = checkplot(L); PLGUARD(h, plvsta()); check_errors(L, h, "vsta"); return 0; }
 static int m_wind(lua_State *L) { Plot *h = checkplot(L); PLFLT a = NUM(2), b = NUM(3), c = NUM(4), d = NUM(5); PLGUARD(h, plwind(a, b, c, d)); check_errors(L, h, "wind"); return 0; }
-static int m_env(lua_State *L) { Plot *h = checkplot(L); PLFLT a = NUM(2), b = NUM(3), c = NUM(4), d = NUM(5); PLINT j = (PLINT)luaL_optinteger(L, 6, 0), ax = (PLINT)luaL_optinteger(L, 7, 0); PLGUARD(h, plenv(a, b, c, d, j, ax)); check_errors(L, h, "env"); return 0; }
+/* p:env(xmin, xmax, ymin, ymax): standard viewport, window and a boxed,
+ * labelled frame; unlike plenv it stays on the page (a plot has one page) */
+static int m_env(lua_State *L) { Plot *h = checkplot(L); PLFLT a = NUM(2), b = NUM(3), c = NUM(4), d = NUM(5); PLGUARD(h, plvsta(); plwind(a, b, c, d); plbox("bcnst", 0, 0, "bcnstv", 0, 0)); check_errors(L, h, "env"); return 0; }
 static int m_scmap0n(lua_State *L) { Plot *h = checkplot(L); PLINT n = INT(2); luaL_argcheck(L, n >= 1 && n <= 256, 2, "out of range 1..256"); PLGUARD(h, plscmap0n(n)); check_errors(L, h, "scmap0n"); return 0; }
 static int m_col0(lua_State *L) { Plot *h = checkplot(L); PLINT i = INT(2); PLGUARD(h, plcol0(i)); check_errors(L, h, "col0"); return 0; }
 static int m_width(lua_State *L) { Plot *h = checkplot(L); PLFLT w = NUM(2); PLGUARD(h, plwidth(w)); check_errors(L, h, "width"); return 0; }
@@ -415,7 +418,8 @@ static int m_bin(lua_State *L)
   return 0;
 }
 
-/* p:hist(data, min, max, nbin [, opt]): bins the data and draws it */
+/* p:hist(data, min, max, nbin [, opt]): bins the data and draws it in the
+ * current window (set it first: PL_HIST_NOSCALING is always on) */
 static int m_hist(lua_State *L)
 {
   Plot *h = checkplot(L);
@@ -425,7 +429,8 @@ static int m_hist(lua_State *L)
   PLINT nbin = INT(5), opt = (PLINT)luaL_optinteger(L, 6, PL_HIST_DEFAULT);
   luaL_argcheck(L, nbin >= 1 && nbin <= 100000, 5, "bin count out of range 1..100000");
   luaL_argcheck(L, hi > lo, 4, "max must be greater than min");
-  PLGUARD(h, plhist(n, d, lo, hi, nbin, opt));
+  /* without NOSCALING plhist calls plenv, which would start a second page */
+  PLGUARD(h, plhist(n, d, lo, hi, nbin, opt | PL_HIST_NOSCALING));
   check_errors(L, h, "hist");
   return 0;
 }
@@ -504,7 +509,7 @@ static int pl_version(lua_State *L)
 }
 
 static const luaL_Reg methods[] = {
-  {"adv", m_adv}, {"vpor", m_vpor}, {"svpa", m_svpa}, {"vpas", m_vpas}, {"vsta", m_vsta},
+  {"vpor", m_vpor}, {"svpa", m_svpa}, {"vpas", m_vpas}, {"vsta", m_vsta},
   {"wind", m_wind}, {"env", m_env}, {"scmap0n", m_scmap0n}, {"scol0", m_scol0},
   {"col0", m_col0}, {"rgb", m_rgb}, {"width", m_width}, {"lsty", m_lsty}, {"schr", m_schr},
   {"line", m_line}, {"join", m_join}, {"fill", m_fill}, {"poin", m_poin}, {"erry", m_erry},

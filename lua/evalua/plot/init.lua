@@ -100,7 +100,7 @@ function M.fmt(v)
   if v ~= v then return "n/a" end
   if v == math.huge then return "inf" end
   if v == -math.huge then return "-inf" end
-  if math.type(v) == "integer" or (v == math.floor(v) and math.abs(v) < 1e9) then
+  if math.type(v) == "integer" or (v == math.floor(v) and math.abs(v) < 1e5) then
     return string.format("%d", math.floor(v))
   end
   local a = math.abs(v)
