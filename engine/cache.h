@@ -7,6 +7,8 @@
 #define EVALUA_CACHE_H
 #include <stddef.h>
 
+#include "json.h"
+
 struct cache;
 
 struct cache_stats {
@@ -45,6 +47,22 @@ int cache_stats(struct cache *c, struct cache_stats *st, char *err, size_t cap);
  * recent 100 runs are kept). Returns 0, or -1 with a message in err. */
 int cache_note_run(struct cache *c, long long hits, long long misses, long long writes,
                    char *err, size_t cap);
+
+/* Starts a write transaction so that a batch of cache_put calls costs one
+ * commit. Returns 0, or -1 with a message in err. Hold it briefly: other
+ * processes wait for it (up to the busy timeout). */
+int cache_begin(struct cache *c, char *err, size_t cap);
+
+/* Commits the transaction cache_begin started (rolls back when the commit
+ * fails). Returns 0, or -1 with a message in err. */
+int cache_commit(struct cache *c, char *err, size_t cap);
+
+/* Writes the canonical form of the JSON text src[0..len) to out (a zeroed
+ * json_buf the caller frees): object keys sorted bytewise, no whitespace,
+ * whole numbers without a fraction ("0.0" and "0" are the same), other
+ * numbers in their shortest exact form, strings re-escaped the same way
+ * every time. Returns 0, or -1 with "line:col: message" in err. */
+int cache_canonical_json(const char *src, size_t len, json_buf *out, char *err, size_t cap);
 
 /* Deletes every stored response and run record and compacts the file.
  * Returns the number of responses removed, or -1 with a message in err. */

@@ -1,7 +1,9 @@
 /* lcache.c: evalua.cachedb, the Lua binding of the response cache (cache.c).
  * open(path) -> db | nil, err; db:get(key) -> body, usage | false | nil, err;
  * db:put(key, provider, model, body, usage) -> true | nil, err;
- * db:stats() -> table | nil, err; db:note_run(h, m, w); db:clear() -> n; db:close(). */
+ * db:stats() -> table | nil, err; db:note_run(h, m, w); db:clear() -> n;
+ * db:begin(), db:commit() around a batch of puts; db:close();
+ * canonical_json(text) -> text | nil, err (the form cache keys hash). */
 #include <stdlib.h>
 
 #include "lauxlib.h"
@@ -122,6 +124,40 @@ static int cdb_clear(lua_State *L)
   return 1;
 }
 
+static int cdb_begin(lua_State *L)
+{
+  struct cache *c = check_open(L);
+  char err[512];
+  if (cache_begin(c, err, sizeof err) < 0) return push_fail(L, err);
+  lua_pushboolean(L, 1);
+  return 1;
+}
+
+static int cdb_commit(lua_State *L)
+{
+  struct cache *c = check_open(L);
+  char err[512];
+  if (cache_commit(c, err, sizeof err) < 0) return push_fail(L, err);
+  lua_pushboolean(L, 1);
+  return 1;
+}
+
+/* cachedb.canonical_json(text) -> canonical text | nil, err */
+static int cdb_canonical_json(lua_State *L)
+{
+  size_t len;
+  const char *src = luaL_checklstring(L, 1, &len);
+  json_buf b = {0};
+  char err[256];
+  if (cache_canonical_json(src, len, &b, err, sizeof err) < 0) {
+    json_buf_free(&b);
+    return push_fail(L, err);
+  }
+  lua_pushlstring(L, b.p ? b.p : "", b.len);
+  json_buf_free(&b);
+  return 1;
+}
+
 static int cdb_tostring(lua_State *L)
 {
   udcache *u = luaL_checkudata(L, 1, CACHEDB_MT);
@@ -131,12 +167,14 @@ static int cdb_tostring(lua_State *L)
 
 static const luaL_Reg methods[] = {
   {"get", cdb_get}, {"put", cdb_put}, {"stats", cdb_stats}, {"note_run", cdb_note_run},
-  {"clear", cdb_clear}, {"close", cdb_close}, {NULL, NULL}};
+  {"clear", cdb_clear}, {"begin", cdb_begin}, {"commit", cdb_commit}, {"close", cdb_close},
+  {NULL, NULL}};
 
 static const luaL_Reg meta[] = {
   {"__gc", cdb_close}, {"__close", cdb_close}, {"__tostring", cdb_tostring}, {NULL, NULL}};
 
-static const luaL_Reg funcs[] = {{"open", cdb_open}, {NULL, NULL}};
+static const luaL_Reg funcs[] = {
+  {"open", cdb_open}, {"canonical_json", cdb_canonical_json}, {NULL, NULL}};
 
 int luaopen_evalua_cachedb(lua_State *L)
 {

@@ -10,7 +10,7 @@ local common = require "evalua.providers.common"
 
 local M = {}
 
-local KEY_VERSION = "evalua-cache-v1"
+local KEY_VERSION = "evalua-cache-v2"
 
 -- ---------------------------------------------------------------- keys
 
@@ -81,25 +81,49 @@ local function secret_header(name)
     or name:find("session", 1, true) or name:find("signature", 1, true)
 end
 
--- The canonical form of a request, as a table with no credentials in it.
+-- header name as sent -> lower-case name to hash, or false to leave out
+local header_memo = setmetatable({}, { __mode = "k" })
+local function hashed_header(k)
+  local v = header_memo[k]
+  if v == nil then
+    local name = tostring(k):lower()
+    v = not dropped_headers[name] and not secret_header(name) and name
+    if type(k) == "string" then header_memo[k] = v end
+  end
+  return v
+end
+
+local cachedb = require "evalua.cachedb"
+
+local function canonical_body(body)
+  if type(body) == "table" then return M.canonical(body) end
+  if type(body) ~= "string" then return "" end
+  return cachedb.canonical_json(body) or body -- a non-JSON body is hashed as sent
+end
+
+-- The canonical form of a request: a table with no credentials in it whose
+-- body is the canonical JSON text (sorted keys, normalised numbers).
 function M.canonical_request(req)
   local headers = {}
   for k, v in pairs(req.headers or {}) do
-    local name = tostring(k):lower()
-    if not dropped_headers[name] and not secret_header(name) then headers[name] = tostring(v) end
-  end
-  local body = req.body
-  if type(body) == "string" then
-    local decoded = common.decode(body)
-    if decoded ~= nil then body = decoded end
+    local name = hashed_header(k)
+    if name then headers[name] = tostring(v) end
   end
   return { method = (req.method or "POST"):upper(), url = common.scrub_url(req.url),
-    headers = headers, body = body }
+    headers = headers, body = canonical_body(req.body) }
 end
 
 -- The cache key of a request: 64 hex characters.
 function M.key(req)
-  return core.sha256(KEY_VERSION .. "\n" .. M.canonical(M.canonical_request(req)))
+  local c = M.canonical_request(req)
+  local lines = { KEY_VERSION, c.method, c.url }
+  local names = {}
+  for name in pairs(c.headers) do names[#names + 1] = name end
+  table.sort(names)
+  for _, name in ipairs(names) do lines[#lines + 1] = name .. ": " .. c.headers[name] end
+  lines[#lines + 1] = ""
+  lines[#lines + 1] = c.body
+  return core.sha256(table.concat(lines, "\n"))
 end
 
 -- ---------------------------------------------------------------- store
@@ -107,6 +131,11 @@ end
 local db, db_failed, opened_path
 local counters = { hits = 0, misses = 0, writes = 0, errors = 0 }
 M.counters = counters
+
+-- Answers are written in batches (one commit per batch): at most
+-- BATCH entries or BATCH_SECONDS old, and always when the run ends.
+local BATCH, BATCH_SECONDS = 64, 0.25
+local pending, pending_by_key, pending_since = {}, {}, nil
 
 -- The cache file: config.cache_path, or $XDG_CACHE_HOME/evalua/cache.db,
 -- or ~/.cache/evalua/cache.db.
@@ -197,6 +226,11 @@ function M.get(key)
     return nil
   end
   if body == false then
+    local p = pending_by_key[key]
+    if p then
+      counters.hits = counters.hits + 1
+      return p.body, p.usage
+    end
     counters.misses = counters.misses + 1
     return nil
   end
@@ -205,18 +239,49 @@ function M.get(key)
   return body, type(u) == "table" and u or nil
 end
 
+-- Writes the pending answers in one transaction.
+function M.flush()
+  if #pending == 0 then return end
+  local batch = pending
+  pending, pending_by_key, pending_since = {}, {}, nil
+  local h, err = M.open()
+  if not h then return warn(err) end
+  local ok, berr = h:begin()
+  if not ok then return warn(berr) end
+  for _, p in ipairs(batch) do
+    local pok, perr = h:put(p.key, p.provider, p.model, p.body, p.usage_json)
+    if not pok then
+      h:commit()
+      return warn(perr)
+    end
+    counters.writes = counters.writes + 1
+  end
+  local cok, cerr = h:commit()
+  if not cok then return warn(cerr) end
+end
+
 -- Stores a response body (the raw text the server sent) and its usage.
+-- The write is batched; the answer is visible to this process at once.
 function M.put(key, provider, model, body, usage)
   if not M.enabled() or config.offline then return end
   local h, err = M.open()
   if not h then return warn(err) end
-  local ok, perr = h:put(key, provider, model, body, usage and cjson.encode(usage) or nil)
-  if not ok then return warn(perr) end
-  counters.writes = counters.writes + 1
+  local p = pending_by_key[key]
+  if not p then
+    p = { key = key }
+    pending[#pending + 1] = p
+    pending_by_key[key] = p
+  end
+  p.provider, p.model, p.body, p.usage = provider, model, body, usage
+  p.usage_json = usage and cjson.encode(usage) or nil
+  local now = core.clock()
+  pending_since = pending_since or now
+  if #pending >= BATCH or now - pending_since >= BATCH_SECONDS then M.flush() end
 end
 
 -- Records this process's counters in the file and closes it (at finish).
 function M.close()
+  M.flush()
   if db then
     if counters.hits + counters.misses + counters.writes > 0 then
       db:note_run(counters.hits, counters.misses, counters.writes)
@@ -230,6 +295,7 @@ end
 -- Statistics of the cache file: entries, body_bytes, file_bytes, runs,
 -- hits/misses/writes (all recorded runs), last_* (the latest run), path.
 function M.stats()
+  M.flush()
   local h, err = M.open()
   if not h then return nil, err end
   local s, serr = h:stats()
@@ -242,6 +308,7 @@ end
 function M.clear()
   local h, err = M.open()
   if not h then return nil, err end
+  pending, pending_by_key, pending_since = {}, {}, nil
   local n, cerr = h:clear()
   if not n then return nil, cerr end
   for k in pairs(counters) do counters[k] = 0 end

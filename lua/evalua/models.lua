@@ -410,7 +410,9 @@ function M.template_model(spec)
     placeholders = names }
   local base = {}
   for k, v in pairs(spec) do
-    if k ~= "api" and k ~= "chat" and k ~= "messages" and k ~= "parameters" then base[k] = v end
+    if k ~= "api" and k ~= "chat" and k ~= "messages" and k ~= "parameters" and k ~= "task" then
+      base[k] = v
+    end
   end
   function obj.predict(_, inputs)
     local n, messages_for = row_messages(api, compiled, names, inputs)

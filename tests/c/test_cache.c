@@ -131,6 +131,61 @@ static void test_errors(void)
   CHECK(strstr(err, "junk.db: not a usable cache database") != NULL);
 }
 
+static void test_canonical(void)
+{
+  static const char *const cases[][2] = {
+    {"{\"b\": 1, \"a\": [1, 2.0, 2.5, -0.0, 1e2], \"c\": {\"z\": null, \"y\": true}}",
+     "{\"a\":[1,2,2.5,0,100],\"b\":1,\"c\":{\"y\":true,\"z\":null}}"},
+    {" \"x\\u0041\\n\" ", "\"xA\\n\""},
+    {"{\"ab\":1,\"a\":2,\"\":3}", "{\"\":3,\"a\":2,\"ab\":1}"},
+    {"[]", "[]"},
+    {"{}", "{}"},
+    {"0.1", "0.1"},
+    {"123456789012345678", "123456789012345678"},
+    {"[false,\"\\u00e9\"]", "[false,\"\xc3\xa9\"]"},
+  };
+  for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+    json_buf b = {0};
+    char err[200];
+    CHECK(cache_canonical_json(cases[i][0], strlen(cases[i][0]), &b, err, sizeof err) == 0);
+    CHECK_STR(b.p, cases[i][1]);
+    json_buf_free(&b);
+  }
+  json_buf b = {0};
+  char err[200];
+  CHECK(cache_canonical_json("{\"a\":", 5, &b, err, sizeof err) == -1);
+  CHECK(strstr(err, "1:6") == err);
+  json_buf_free(&b);
+}
+
+static void test_batch(void)
+{
+  char path[256], err[512];
+  path_in(path, sizeof path, "batch.db");
+  struct cache *c = cache_open(path, err, sizeof err);
+  struct cache *other = cache_open(path, err, sizeof err);
+  CHECK(c && other);
+  if (!c || !other) { cache_close(c); cache_close(other); return; }
+  CHECK(cache_begin(c, err, sizeof err) == 0);
+  for (int i = 0; i < 50; i++) {
+    char key[16];
+    snprintf(key, sizeof key, "b%d", i);
+    CHECK(cache_put(c, key, "p", "m", key, strlen(key), NULL, err, sizeof err) == 0);
+  }
+  char *body, *usage;
+  size_t blen;
+  /* not visible to another connection before the commit */
+  CHECK(cache_get(other, "b7", &body, &blen, &usage, err, sizeof err) == 0);
+  CHECK(cache_commit(c, err, sizeof err) == 0);
+  CHECK(cache_get(other, "b7", &body, &blen, &usage, err, sizeof err) == 1);
+  CHECK_STR(body, "b7");
+  free(body);
+  CHECK(cache_commit(c, err, sizeof err) == -1); /* no transaction open */
+  CHECK(strstr(err, "commit failed") != NULL);
+  cache_close(c);
+  cache_close(other);
+}
+
 int main(void)
 {
   if (!mkdtemp(dir)) {
@@ -140,6 +195,8 @@ int main(void)
   test_roundtrip();
   test_shared();
   test_errors();
+  test_canonical();
+  test_batch();
   char cmd[300];
   snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
   if (system(cmd) != 0) fprintf(stderr, "could not remove %s\n", dir);

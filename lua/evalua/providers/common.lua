@@ -37,6 +37,7 @@ local secret_param = { key = true, ["api-key"] = true, api_key = true, apikey = 
 -- what errors show and what the cache key hashes.
 function M.scrub_url(url)
   if type(url) ~= "string" then return "?" end
+  if not url:find("[@?]") then return url end
   url = url:gsub("^(%a[%w+.-]*://)[^/@]*@", "%1")
   local base, query = url:match("^([^?]*)%?(.*)$")
   if not base then return url end
