@@ -133,7 +133,9 @@ td.na{color:#b0b6c0;text-align:center}
 .plots svg{max-width:100%;height:auto;display:block;margin:6px 0 14px}
 .good{color:var(--good);font-weight:600}.bad{color:var(--bad);font-weight:600}.muted{color:var(--muted)}
 .params td:first-child{color:var(--muted);width:30%}
-#flips td:nth-child(2){white-space:nowrap}
+#flips td:nth-child(2) .txt{white-space:nowrap}
+.runs th{position:static;width:16%;background:none;font-size:13px;color:var(--muted);font-weight:500}.runs td{width:42%;overflow-wrap:anywhere}
+.changed{background:#fff4d6;padding:0 4px;border-radius:3px}
 footer{color:var(--muted);font-size:12px;text-align:center;padding-bottom:24px}
 ]]
 
@@ -580,14 +582,46 @@ local function output_of(run, r)
   return nil
 end
 
+-- the two runs' facts side by side
+local function runs_table(a, b)
+  local ia, ib = a.info or {}, b.info or {}
+  local out = { '<table class="runs"><thead><tr><th></th><th>A</th><th>B</th></tr></thead><tbody>' }
+  local function row(k, va, vb)
+    out[#out + 1] = "<tr><th>" .. esc(k) .. "</th><td>" .. va .. "</td><td>" .. vb .. "</td></tr>"
+  end
+  row("run id", esc(ia.id or ""), esc(ib.id or ""))
+  row("name", esc(ia.name or ""), esc(ib.name or ""))
+  row("experiment", esc(ia.experiment or ""), esc(ib.experiment or ""))
+  row("status", string.format('<span class="badge %s">%s</span>', esc(ia.status or ""), esc(ia.status or "")),
+    string.format('<span class="badge %s">%s</span>', esc(ib.status or ""), esc(ib.status or "")))
+  row("started", esc(fmt_time(ia.start_time)), esc(fmt_time(ib.start_time)))
+  row("duration", esc(fmt_duration(ia.start_time, ia.end_time)), esc(fmt_duration(ib.start_time, ib.end_time)))
+  if ia.n_rows or ib.n_rows then row("rows", esc(ia.n_rows or ""), esc(ib.n_rows or "")) end
+  local keys, seen = {}, {}
+  for _, r in ipairs { a, b } do
+    for k in pairs(r.params or {}) do
+      if not seen[k] then seen[k] = true; keys[#keys + 1] = k end
+    end
+  end
+  table.sort(keys)
+  for _, k in ipairs(keys) do
+    local va, vb = (a.params or {})[k], (b.params or {})[k]
+    local fa = va == nil and "" or esc(type(va) == "table" and json(va) or va)
+    local fb = vb == nil and "" or esc(type(vb) == "table" and json(vb) or vb)
+    if va ~= vb then fb = '<span class="changed">' .. fb .. "</span>" end
+    row("param " .. k, fa, fb)
+  end
+  out[#out + 1] = "</tbody></table>"
+  return table.concat(out, "\n")
+end
+
 function M.compare(a, b, opts)
   opts = opts or {}
   local la, lb = label(a), label(b)
   local title = "evalua: " .. la .. " vs " .. lb
   local sub = esc("A = run " .. ((a.info or {}).id or "") .. " · B = run " .. ((b.info or {}).id or ""))
   local body = {}
-  body[#body + 1] = section("Run A: " .. la, info_grid(a))
-  body[#body + 1] = section("Run B: " .. lb, info_grid(b))
+  body[#body + 1] = section("Runs", runs_table(a, b))
 
   local rows = M.comparison(a, b, opts)
   local t = { '<table class="sortable" id="metrics"><thead><tr><th>metric</th><th>A</th><th>B</th>'
