@@ -335,6 +335,20 @@ function M.evaluate(opts)
   }
   local run = open_run(ctx, opts)
   results.run_id = run and run.id or nil
+  local ok, err = pcall(M._run, opts, ctx, run, results, all, extra, n)
+  if not ok then
+    -- a run evaluate made itself fails with it; a run the script started is the script's
+    if run and run.owned and run.finish then pcall(run.finish, run, "FAILED") end
+    error(err, 0)
+  end
+  return err
+end
+
+-- The part of evaluate that runs inside the run (see M.evaluate).
+function M._run(opts, ctx, run, results, all, extra, n)
+  local data, features = ctx.data, ctx.features
+  local predictions_name, targets_name = ctx.predictions_name, ctx.targets_name
+  local evaluator_config = ctx.evaluator_config
   -- the rows this process computes: all of them, or one shard's (--shard i/n)
   ctx.rows = {}
   if run and config.shard then
@@ -379,8 +393,13 @@ function M.evaluate(opts)
       for k, i in ipairs(todo) do
         preds[i] = p[k]
         local e = errs[k]
-        if e ~= nil then ctx.model_errors[i] = tostring(e) end
-        if run and run.put_cell then run:put_cell("predictions", i, { value = p[k], error = errs[k] and tostring(errs[k]) }) end
+        if e ~= nil then
+          -- the message, without the traceback a task adds
+          e = tostring(e)
+          e = e:match("^(.-)\nstack traceback:") or e
+          ctx.model_errors[i] = e
+        end
+        if run and run.put_cell then run:put_cell("predictions", i, { value = p[k], error = e }) end
       end
     end
     if #ctx.rows < n then
