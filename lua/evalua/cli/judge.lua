@@ -12,13 +12,13 @@ function M.main(args)
   local i = 1
   while i <= #args do
     local a = args[i]
-    if script then rest[#rest + 1] = a
-    elseif a == "--print-prompt" then print_prompt = true
+    if a == "--print-prompt" then print_prompt = true
     elseif a == "--row" then
       i = i + 1
       row = math.tointeger(tonumber(args[i] or ""))
       if not row or row < 1 then util.usage("judge: --row needs a positive integer") end
     elseif a == "--all" then row = nil
+    elseif script then rest[#rest + 1] = a -- the script's own arguments
     elseif a:sub(1, 1) == "-" then util.usage("judge: unknown option '" .. a .. "'")
     else script = a end
     i = i + 1
