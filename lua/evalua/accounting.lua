@@ -152,7 +152,24 @@ end
 -- models = { ["provider:model"] = { same fields, provider, model } },
 -- dry_run = { requests, prompt_tokens, cost_usd, unpriced } }.
 -- cost_usd covers the priced models only; unpriced lists the others.
-function M.snapshot()
+-- snapshot(before), with an earlier snapshot, gives only what happened
+-- since then (one evaluate call in a script that runs several).
+local function minus(now, before)
+  for k, v in pairs(now) do
+    local b = before[k]
+    if type(v) == "number" and type(b) == "number" then now[k] = v - b
+    elseif type(v) == "table" and type(b) == "table" then minus(v, b) end
+  end
+  if now.models then
+    for name, e in pairs(now.models) do
+      if e.calls == 0 then now.models[name] = nil end
+    end
+  end
+  return now
+end
+
+function M.snapshot(before)
+  if before then return minus(M.snapshot(), before) end
   local total = zero()
   total.priced = nil
   total.unpriced = {}
