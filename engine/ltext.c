@@ -87,7 +87,8 @@ static int readability(lua_State *L, int which, const char *api)
     size_t len;
     const char *s = lua_tolstring(L, -1, &len);
     struct text_counts c;
-    if (text_counts(w->tw, s, len, &c)) return luaL_error(L, "%s: out of memory", api);
+    if (text_counts_ex(w->tw, s, len, &c, which == R_FK))
+      return luaL_error(L, "%s: out of memory", api);
     lua_pop(L, 1);
     lua_pushnumber(L, which == R_FK ? text_fk_grade(&c, rounding) : text_ari(&c, rounding));
     lua_rawseti(L, -3, i);

@@ -55,7 +55,18 @@ struct text_work {
   size_t wordcap;
   unsigned char *refs;
   size_t refscap;
+  /* syllable cache: lower-cased word -> pyphen point count. Natural text
+   * repeats its words, so most words are looked up, not hyphenated. */
+  uint32_t *slot;    /* entry + 1, 0 = empty; SYL_SLOTS of them */
+  uint32_t *koff, *klen;
+  int32_t *kval;
+  unsigned *arena;   /* the words' code points */
+  uint32_t nent, used;
 };
+
+#define SYL_SLOTS (1u << 15)
+#define SYL_MAXENT (1u << 14)
+#define SYL_ARENA (1u << 18)
 
 struct text_work *text_work_new(void)
 {
@@ -69,6 +80,11 @@ void text_work_free(struct text_work *w)
   free(w->lo);
   free(w->word);
   free(w->refs);
+  free(w->slot);
+  free(w->koff);
+  free(w->klen);
+  free(w->kval);
+  free(w->arena);
   free(w);
 }
 
@@ -376,6 +392,49 @@ static long positions(struct text_work *w, const unsigned *lw, size_t n, size_t 
   return count;
 }
 
+static uint32_t word_hash(const unsigned *cp, size_t n)
+{
+  uint32_t h = 2166136261u;
+  for (size_t i = 0; i < n; i++) h = (h ^ cp[i]) * 16777619u;
+  return h ^ (h >> 15);
+}
+
+/* The number of kept pyphen points of the lower-cased word lw[0..n), through
+ * the cache; -1 when out of memory. */
+static long cached_points(struct text_work *w, const unsigned *lw, size_t n)
+{
+  if (!w->slot) {
+    w->slot = calloc(SYL_SLOTS, sizeof *w->slot);
+    w->koff = malloc(SYL_MAXENT * sizeof *w->koff);
+    w->klen = malloc(SYL_MAXENT * sizeof *w->klen);
+    w->kval = malloc(SYL_MAXENT * sizeof *w->kval);
+    w->arena = malloc(SYL_ARENA * sizeof *w->arena);
+    if (!w->slot || !w->koff || !w->klen || !w->kval || !w->arena) return -1;
+  }
+  if (n > 64) return positions(w, lw, n, n, NULL, 0); /* rare: not worth a slot */
+  uint32_t h = word_hash(lw, n) & (SYL_SLOTS - 1);
+  for (; w->slot[h]; h = (h + 1) & (SYL_SLOTS - 1)) {
+    uint32_t e = w->slot[h] - 1;
+    if (w->klen[e] == n && memcmp(w->arena + w->koff[e], lw, n * sizeof *lw) == 0)
+      return w->kval[e];
+  }
+  long pts = positions(w, lw, n, n, NULL, 0);
+  if (pts < 0) return -1;
+  if (w->nent == SYL_MAXENT || w->used + n > SYL_ARENA) { /* full: start over */
+    memset(w->slot, 0, SYL_SLOTS * sizeof *w->slot);
+    w->nent = w->used = 0;
+    h = word_hash(lw, n) & (SYL_SLOTS - 1);
+  }
+  uint32_t e = w->nent++;
+  w->koff[e] = w->used;
+  w->klen[e] = (uint32_t)n;
+  w->kval[e] = (int32_t)pts;
+  memcpy(w->arena + w->used, lw, n * sizeof *lw);
+  w->used += (uint32_t)n;
+  w->slot[h] = e + 1;
+  return pts;
+}
+
 int hyph_positions(struct text_work *w, const char *word, size_t n, int *pos, int cap)
 {
   if (hyph_init(NULL, 0)) return -1;
@@ -442,6 +501,12 @@ static long sentences(const unsigned *cp, size_t n)
 
 int text_counts(struct text_work *w, const char *s, size_t n, struct text_counts *c)
 {
+  return text_counts_ex(w, s, n, c, 1);
+}
+
+int text_counts_ex(struct text_work *w, const char *s, size_t n, struct text_counts *c,
+                   int syllables)
+{
   if (hyph_init(NULL, 0)) return -1;
   long ncp = decode(w, s, n);
   if (ncp < 0) return -1;
@@ -452,6 +517,8 @@ int text_counts(struct text_work *w, const char *s, size_t n, struct text_counts
   c->chars = chars;
   c->words = lexicon(cp, 0, (size_t)ncp, LONG_MAX);
   c->sentences = sentences(cp, (size_t)ncp);
+  c->syllables = -1;
+  if (!syllables) return 0;
   /* syllable_count: lower(), remove punctuation, split, pyphen per word */
   long nlo = lower_into(w, cp, (size_t)ncp);
   if (nlo < 0) return -1;
@@ -466,7 +533,7 @@ int text_counts(struct text_work *w, const char *s, size_t n, struct text_counts
       k++;
     }
     if (len) {
-      long pts = positions(w, lo + i, len, len, NULL, 0);
+      long pts = cached_points(w, lo + i, len);
       if (pts < 0) return -1;
       syl += pts + 1;
     }

@@ -45,6 +45,11 @@ struct text_counts {
  * patterns cannot be loaded. */
 int text_counts(struct text_work *w, const char *s, size_t n, struct text_counts *c);
 
+/* text_counts, leaving out the syllables (c->syllables = -1) when syllables
+ * is 0: ARI needs none. */
+int text_counts_ex(struct text_work *w, const char *s, size_t n, struct text_counts *c,
+                   int syllables);
+
 /* textstat's _legacy_round: floor(x * 10^p + copysign(0.5, x)) / 10^p. */
 double text_legacy_round(double x, int points);
 

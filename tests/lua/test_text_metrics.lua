@@ -204,6 +204,18 @@ h.case("retrieval edge cases and invalid rows", function()
   h.same({ r.scores[1], r.scores[2], r.scores[3] }, { 1, 0, 0.0 })
   local n = metrics.ndcg_at_k{ k = 3 }{ predictions = { {}, {}, { "a" }, n = 3 }, targets = { {}, { "a" }, {}, n = 3 } }
   h.same({ n.scores[1], n.scores[2], n.scores[3] }, { 1, 0, 0 })
+  -- long lists (set paths): 71 targets with one repeat, 4 of 5 retrieved ranked
+  local tgt = {}
+  for i = 1, 70 do tgt[i] = "d" .. i end
+  tgt[71] = "d1"
+  local pred = { "d5", "x", "d5", "d70", "d2" }
+  local args = { predictions = { pred, n = 1 }, targets = { tgt, n = 1 } }
+  h.near(metrics.precision_at_k{ k = 4 }(args).scores[1], 3 / 4, 1e-12, "long precision")
+  h.near(metrics.recall_at_k{ k = 4 }(args).scores[1], 2 / 70, 1e-12, "long recall")
+  local l2 = function(x) return math.log(x) / math.log(2) end
+  local dcg = 1 + 1 / l2(4) + 1 / l2(5)
+  local idcg = 1 + 1 / l2(3) + 1 / l2(4) + 1 / l2(5)
+  h.near(metrics.ndcg_at_k{ k = 4 }(args).scores[1], dcg / idcg, 1e-12, "long ndcg")
 end)
 
 h.case("evaluate logs MLflow's names for the text metrics", function()

@@ -98,8 +98,9 @@ end
 
 -- ---- retrieval ----
 
--- A retrieval cell as a list of ids, or nil and why. Lists may be Lua
--- sequences or JSON array text; ids are strings or numbers.
+-- A retrieval cell as a list of ids and its length, or nil and why. Lists
+-- may be Lua sequences (with an optional field n) or JSON array text; ids are
+-- strings or numbers. The list is not copied.
 local function id_list(cell)
   if type(cell) == "string" and cell:match("^%s*%[") then
     local ok, v = pcall(require("cjson").decode, cell)
@@ -107,18 +108,16 @@ local function id_list(cell)
   end
   if type(cell) ~= "table" then return nil, "a " .. type(cell) .. ", not a list" end
   local n = cell.n or #cell
-  local out = {}
   for i = 1, n do
-    local v = cell[i]
-    if type(v) ~= "string" and type(v) ~= "number" then
-      return nil, "an element that is a " .. type(v) .. ", not a string or number"
+    local t = type(cell[i])
+    if t ~= "string" and t ~= "number" then
+      return nil, "an element that is a " .. t .. ", not a string or number"
     end
-    out[i] = v
   end
-  return out
+  return cell, n
 end
 
--- A retrieval metric: per-row score(retrieved, ground_truth, k).
+-- A retrieval metric: per-row score(retrieved, n_retrieved, truth, n_truth, k).
 function M.retrieval(kind, score, opts)
   local api = kind .. "_at_k"
   opts = M.check_opts(api, opts, { k = true })
@@ -138,14 +137,14 @@ function M.retrieval(kind, score, opts)
       end
       local scores, bad, why = { n = n }, {}, nil
       for i = 1, n do
-        local pred, e1 = id_list(predictions[i])
-        local tgt, e2 = id_list(targets[i])
+        local pred, np = id_list(predictions[i])
+        local tgt, nt = id_list(targets[i])
         if pred and tgt then
-          scores[i] = score(pred, tgt, k)
+          scores[i] = score(pred, np, tgt, nt, k)
         else
           bad[#bad + 1] = i
           why = why or string.format("row %d: %s %s", i, pred and "target is" or "prediction is",
-            pred and e2 or e1)
+            pred and nt or np)
         end
       end
       local warnings
@@ -158,61 +157,89 @@ function M.retrieval(kind, score, opts)
   }
 end
 
-local function set_of(list)
-  local s, n = {}, 0
-  for _, v in ipairs(list) do
-    if not s[v] then s[v] = true; n = n + 1 end
+-- Membership in list[1..n]: a linear scan for the short lists retrieval rows
+-- hold, a set beyond that. Returns a function id -> boolean.
+local function member_of(list, n)
+  if n <= 16 then
+    return function(v)
+      for i = 1, n do if list[i] == v then return true end end
+      return false
+    end
   end
-  return s, n
+  local set = {}
+  for i = 1, n do set[list[i]] = true end
+  return function(v) return set[v] == true end
+end
+
+-- The number of distinct ids in list[1..n].
+local function distinct(list, n)
+  if n > 64 then
+    local set, c = {}, 0
+    for i = 1, n do
+      if not set[list[i]] then set[list[i]] = true; c = c + 1 end
+    end
+    return c
+  end
+  local d = 0
+  for i = 1, n do
+    local v, seen = list[i], false
+    for j = 1, i - 1 do if list[j] == v then seen = true; break end end
+    if not seen then d = d + 1 end
+  end
+  return d
 end
 
 -- MLflow: relevant among the first k retrieved (duplicates count) divided by
 -- the number retrieved (not k); 0 when nothing was retrieved.
-function M.precision(pred, tgt, k)
-  local gt = set_of(tgt)
-  local m = math.min(k, #pred)
+function M.precision(pred, np, tgt, nt, k)
+  local m = math.min(k, np)
   if m == 0 then return 0 end
+  local is_rel = member_of(tgt, nt)
   local hits = 0
-  for i = 1, m do if gt[pred[i]] then hits = hits + 1 end end
+  for i = 1, m do if is_rel(pred[i]) then hits = hits + 1 end end
   return hits / m
 end
 
 -- MLflow: |set(target) & set(pred[:k])| / |set(target)|; with no targets,
 -- 1 when nothing was retrieved, else 0.
-function M.recall(pred, tgt, k)
-  local gt, ngt = set_of(tgt)
-  local seen, hits = {}, 0
-  local m = math.min(k, #pred)
+function M.recall(pred, np, tgt, nt, k)
+  local m = math.min(k, np)
+  local ngt = distinct(tgt, nt)
+  if ngt == 0 then return m == 0 and 1 or 0 end
+  local is_rel = member_of(tgt, nt)
+  local hits = 0
   for i = 1, m do
-    local d = pred[i]
-    if not seen[d] then
-      seen[d] = true
-      if gt[d] then hits = hits + 1 end
-    end
+    local d, dup = pred[i], false
+    for j = 1, i - 1 do if pred[j] == d then dup = true; break end end
+    if not dup and is_rel(d) then hits = hits + 1 end
   end
-  if ngt > 0 then return hits / ngt end
-  return m == 0 and 1 or 0
+  return hits / ngt
 end
+
+local LOG2 = math.log(2)
 
 -- MLflow's ndcg_at_k: both lists empty 1, one empty 0; else binary-relevance
 -- NDCG over the first k retrieved (sklearn ndcg_score, k = number retrieved,
 -- ties ignored). A repeated id counts as a fresh document, relevant when the
 -- original is, and so also raises the number of relevant documents.
-function M.ndcg(pred, tgt, k)
-  if #pred == 0 and #tgt == 0 then return 1 end
-  if #pred == 0 or #tgt == 0 then return 0 end
-  local gt, relevant = set_of(tgt)
-  local m = math.min(k, #pred)
-  local seen, dcg = {}, 0
-  local log2 = math.log(2)
+function M.ndcg(pred, np, tgt, nt, k)
+  if np == 0 and nt == 0 then return 1 end
+  if np == 0 or nt == 0 then return 0 end
+  local is_rel = member_of(tgt, nt)
+  local relevant = distinct(tgt, nt)
+  local m = math.min(k, np)
+  local dcg = 0
   for i = 1, m do
     local d = pred[i]
-    if seen[d] and gt[d] then relevant = relevant + 1 end
-    seen[d] = true
-    if gt[d] then dcg = dcg + 1 / (math.log(i + 1) / log2) end
+    if is_rel(d) then
+      dcg = dcg + 1 / (math.log(i + 1) / LOG2)
+      for j = 1, i - 1 do
+        if pred[j] == d then relevant = relevant + 1; break end
+      end
+    end
   end
   local idcg = 0
-  for i = 1, math.min(m, relevant) do idcg = idcg + 1 / (math.log(i + 1) / log2) end
+  for i = 1, math.min(m, relevant) do idcg = idcg + 1 / (math.log(i + 1) / LOG2) end
   if idcg == 0 then return 0 end
   return dcg / idcg
 end
