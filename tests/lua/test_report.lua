@@ -205,10 +205,23 @@ end)
 
 local CHROMIUM = h.source_dir .. "/tests/lua/chromium.sh"
 
-local function chromium(mode, url, out)
+-- loads url; returns the exit code, the DOM after load and Chromium's log;
+-- with shot, also takes a screenshot there
+local function chromium(url, out, shot)
   local log = out .. ".log"
-  local c = h.sh(string.format("sh %s %s %s %s %s", h.quote(CHROMIUM), mode, h.quote(url), h.quote(out), h.quote(log)))
+  local c = h.sh(string.format("sh %s %s %s %s %s", h.quote(CHROMIUM), h.quote(url), h.quote(out),
+    h.quote(log), shot and h.quote(shot) or ""))
   return c, h.read(out) or "", h.read(log) or ""
+end
+
+local function check_screenshot(png)
+  local s = assert(h.read(png), "no screenshot")
+  h.eq(s:sub(1, 8), "\137PNG\r\n\26\n", "png")
+  local w, ht = string.unpack(">I4I4", s, 17)
+  h.eq(w * 10000 + ht, 1280 * 10000 + 2000, "screenshot size")
+  assert(#s > 50000, "screenshot looks empty: " .. #s .. " bytes")
+  local keep = os.getenv("EVALUA_KEEP_SCREENSHOTS")
+  if keep then os.execute("cp " .. h.quote(png) .. " " .. h.quote(keep)) end
 end
 
 local function console_lines(log)
@@ -223,7 +236,7 @@ h.case("chromium: the checks catch live markup (control)", function()
   local bad = h.write(dir .. "/bad.html", "<!DOCTYPE html><html><head><title>t</title></head><body>"
     .. "<script>document.title='pwned'; nosuch();</script>"
     .. "<img src=x onerror=\"document.body.setAttribute('data-pwned','1')\"></body></html>")
-  local c, dom, log = chromium("dom", "file://" .. bad, dir .. "/bad.dom")
+  local c, dom, log = chromium("file://" .. bad, dir .. "/bad.dom")
   h.eq(c, 0, "chromium exit: " .. log:sub(-2000))
   assert(dom:find("<title>pwned</title>", 1, true), "script ran: " .. dom)
   assert(dom:find('data-pwned="1"', 1, true), "handler ran: " .. dom)
@@ -233,10 +246,11 @@ end)
 h.case("chromium: run report loads clean, rows, filter, sort, inert markup", function()
   local f = dir .. "/run.html"
   assert(run_html, "the report case failed")
-  local c, dom, log = chromium("dom", "file://" .. f, dir .. "/run.dom")
+  local c, dom, log = chromium("file://" .. f, dir .. "/run.dom", dir .. "/run.png")
   h.eq(c, 0, "chromium exit: " .. log:sub(-2000))
   h.eq(table.concat(console_lines(log), "\n"), "", "console")
   assert(dom:find('data-ready="1"', 1, true), "the page script ran to its end")
+  check_screenshot(dir .. "/run.png")
   assert(dom:find("<title>evalua run gpt-a</title>", 1, true), "title untouched")
   assert(not dom:find('data-pwned="1"', 1, true), "injected handler ran")
   assert(not dom:find("<img", 1, true), "an img element exists")
@@ -245,7 +259,7 @@ h.case("chromium: run report loads clean, rows, filter, sort, inert markup", fun
   h.eq(count(rows, "<tr>") - 1, N, "rows in the DOM")
   assert(dom:find(N .. " rows</span>", 1, true), "row count label")
   -- filter and sort from the link: "answer 1" matches rows 1 and 10..19
-  c, dom, log = chromium("dom", "file://" .. f .. "#q=answer%201&sort=token_count&dir=desc", dir .. "/f.dom")
+  c, dom, log = chromium("file://" .. f .. "#q=answer%201&sort=token_count&dir=desc", dir .. "/f.dom")
   h.eq(c, 0, "chromium exit")
   h.eq(table.concat(console_lines(log), "\n"), "", "console")
   assert(dom:find("11 of " .. N .. " rows", 1, true), "filtered count")
@@ -260,29 +274,17 @@ h.case("chromium: run report loads clean, rows, filter, sort, inert markup", fun
   h.eq(table.concat(shown, ","), "29,28,27,26,25,24,23,22,21,20,11", "sorted by token_count, descending")
 end)
 
-h.case("chromium: comparison report loads clean; screenshots", function()
+h.case("chromium: comparison report loads clean", function()
   assert(cmp_html, "the compare case failed")
   local f = dir .. "/cmp.html"
-  local c, dom, log = chromium("dom", "file://" .. f, dir .. "/cmp.dom")
+  local c, dom, log = chromium("file://" .. f, dir .. "/cmp.dom", dir .. "/cmp.png")
   h.eq(c, 0, "chromium exit: " .. log:sub(-2000))
   h.eq(table.concat(console_lines(log), "\n"), "", "console")
   assert(dom:find('data-ready="1"', 1, true), "script ran")
   assert(not dom:find('data-pwned="1"', 1, true), "injected handler ran")
   local flips = assert(between(dom, 'id="flips"', "</table>"))
   h.eq(count(flips, "<tr>") - 1, N // 4, "flip rows in the DOM")
-  for _, page in ipairs { "run", "cmp" } do
-    local png = dir .. "/" .. page .. ".png"
-    c = chromium("shot", "file://" .. dir .. "/" .. page .. ".html", png)
-    h.eq(c, 0, "screenshot exit")
-    local s = assert(h.read(png), "no screenshot")
-    h.eq(s:sub(1, 8), "\137PNG\r\n\26\n", "png")
-    local w, ht = string.unpack(">I4I4", s, 17)
-    h.eq(w * 10000 + ht, 1280 * 10000 + 2000, "screenshot size")
-    assert(#s > 50000, "screenshot looks empty: " .. #s .. " bytes")
-  end
-  if os.getenv("EVALUA_KEEP_SCREENSHOTS") then
-    os.execute("cp " .. h.quote(dir) .. "/*.png " .. h.quote(os.getenv("EVALUA_KEEP_SCREENSHOTS")))
-  end
+  check_screenshot(dir .. "/cmp.png")
 end)
 
 h.done()
