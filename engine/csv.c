@@ -211,7 +211,7 @@ static int infer_column(tbl *t, size_t col)
       parse_int(s, n, &v);
       tbl_set_int(t, r, col, v);
     } else if (all_num) {
-      tbl_set_float(t, r, col, strtod(s, NULL)); /* arena text is NUL-terminated */
+      tbl_set_float(t, r, col, json_strtod(s, n));
     } else {
       tbl_set_bool(t, r, col, parse_bool(s, n));
     }

@@ -9,6 +9,10 @@
 
 #include "json.h"
 
+static const double pow10tab[] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,
+                                  1e8,  1e9,  1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
+                                  1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
+
 /* ---- buffer ---- */
 
 int json_buf_reserve(json_buf *b, size_t n)
@@ -323,16 +327,60 @@ static int parse_number(json_parser *p, json_value *out)
       return 0;
     }
   }
-  char small[64];
-  char *tmp = n < sizeof small ? small : malloc(n + 1);
-  if (!tmp) return perr(p, start, "out of memory");
-  memcpy(tmp, s + start, n);
-  tmp[n] = '\0';
   out->kind = JSON_FLOAT;
-  out->u.d = strtod(tmp, NULL);
-  if (tmp != small) free(tmp);
+  out->u.d = json_strtod(s + start, n);
   p->pos = i;
   return 0;
+}
+
+double json_strtod(const char *s, size_t n)
+{
+  /* fast path (Clinger): up to 15 digits and a small power of ten are exact
+   * doubles, and one IEEE multiply or divide rounds correctly */
+  size_t i = 0;
+  int neg = 0;
+  if (i < n && (s[i] == '-' || s[i] == '+')) neg = s[i++] == '-';
+  uint64_t mant = 0;
+  int digits = 0, frac = 0, ok = i < n;
+  for (; i < n && s[i] >= '0' && s[i] <= '9'; i++) {
+    if (mant || s[i] != '0') digits++;
+    mant = mant * 10 + (uint64_t)(s[i] - '0');
+    if (digits > 15) { ok = 0; break; }
+  }
+  if (ok && i < n && s[i] == '.') {
+    for (i++; i < n && s[i] >= '0' && s[i] <= '9'; i++) {
+      if (mant || s[i] != '0') digits++;
+      mant = mant * 10 + (uint64_t)(s[i] - '0');
+      frac++;
+      if (digits > 15) { ok = 0; break; }
+    }
+  }
+  int exp10 = 0;
+  if (ok && i < n && (s[i] == 'e' || s[i] == 'E')) {
+    i++;
+    int eneg = 0;
+    if (i < n && (s[i] == '+' || s[i] == '-')) eneg = s[i++] == '-';
+    if (i >= n) ok = 0;
+    for (; i < n && s[i] >= '0' && s[i] <= '9' && ok; i++) {
+      exp10 = exp10 * 10 + (s[i] - '0');
+      if (exp10 > 400) ok = 0;
+    }
+    if (eneg) exp10 = -exp10;
+  }
+  if (ok && i == n) {
+    int e = exp10 - frac;
+    double v = (double)mant;
+    if (e >= 0 && e <= 22) return neg ? -(v * pow10tab[e]) : v * pow10tab[e];
+    if (e < 0 && e >= -22) return neg ? -(v / pow10tab[-e]) : v / pow10tab[-e];
+  }
+  char small[64];
+  char *tmp = n < sizeof small ? small : malloc(n + 1);
+  if (!tmp) return NAN;
+  memcpy(tmp, s, n);
+  tmp[n] = '\0';
+  double d = strtod(tmp, NULL);
+  if (tmp != small) free(tmp);
+  return d;
 }
 
 static int grow_items(json_value *v, int withkeys)
@@ -505,8 +553,45 @@ size_t json_fmt_double(char *buf, double d)
 {
   if (isnan(d)) { strcpy(buf, "nan"); return 3; }
   if (isinf(d)) { strcpy(buf, d < 0 ? "-inf" : "inf"); return d < 0 ? 4 : 3; }
+  double a = fabs(d);
+  int prec0 = 15;
+  if (a >= 1e-4 && a < 1e15) {
+    prec0 = 16; /* when the loop below fails, 15 digits are not enough */
+    /* fast path: the fewest decimals k with round(a*10^k)/10^k == a. Both
+     * operands of that division are exact, so IEEE division rounds it exactly
+     * as strtod would read the decimal text: the text reads back to a. */
+    for (int k = 0; k <= 17; k++) {
+      double m = nearbyint(a * pow10tab[k]);
+      if (m >= 9007199254740992.0) break;
+      if (m / pow10tab[k] != a) continue;
+      char dig[24];
+      size_t nd = json_fmt_int(dig, (int64_t)m), n = 0;
+      if (d < 0) buf[n++] = '-';
+      if (k == 0) {
+        memcpy(buf + n, dig, nd);
+        n += nd;
+        memcpy(buf + n, ".0", 3);
+        return n + 2;
+      }
+      if (nd > (size_t)k) {
+        memcpy(buf + n, dig, nd - (size_t)k);
+        n += nd - (size_t)k;
+        buf[n++] = '.';
+        memcpy(buf + n, dig + nd - (size_t)k, (size_t)k);
+        n += (size_t)k;
+      } else {
+        buf[n++] = '0';
+        buf[n++] = '.';
+        for (size_t z = nd; z < (size_t)k; z++) buf[n++] = '0';
+        memcpy(buf + n, dig, nd);
+        n += nd;
+      }
+      buf[n] = '\0';
+      return n;
+    }
+  }
   int n = 0;
-  for (int prec = 15; prec <= 17; prec++) {
+  for (int prec = prec0; prec <= 17; prec++) {
     n = snprintf(buf, 32, "%.*g", prec, d);
     if (prec == 17 || strtod(buf, NULL) == d) break;
   }

@@ -133,6 +133,9 @@ int json_write_text(json_buf *b, const char *s, size_t n, int flags);
  * ".0" added to whole numbers ("1.0", "2.5", "1e+20", "nan", "inf", "-inf").
  * buf must hold 32 bytes; returns the length. */
 size_t json_fmt_double(char *buf, double d);
+/* Reads the decimal number s[0..n) (JSON or C syntax, also "nan"/"inf")
+ * exactly as strtod does, without needing a NUL; fast for short numbers. */
+double json_strtod(const char *s, size_t n);
 /* Formats v in decimal into buf (at least 21 bytes); returns the length. */
 size_t json_fmt_int(char *buf, int64_t v);
 

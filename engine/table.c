@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "json.h"
 #include "table.h"
@@ -681,10 +682,18 @@ char *tbl_slurp(const char *api, const char *path, size_t *len, tbl_err *err)
     return NULL;
   }
   json_buf b = {0};
-  char chunk[65536];
+  struct stat st;
+  /* a regular file is read in one go into a buffer of its size */
+  if (fstat(fileno(fp), &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0)
+    json_buf_reserve(&b, (size_t)st.st_size + 1);
   size_t n;
-  while ((n = fread(chunk, 1, sizeof chunk, fp)) > 0)
-    if (json_buf_put(&b, chunk, n) < 0) break;
+  for (;;) {
+    if (b.oom || json_buf_reserve(&b, 65536) < 0) break;
+    n = fread(b.p + b.len, 1, b.cap - b.len - 1, fp);
+    if (n == 0) break;
+    b.len += n;
+  }
+  if (b.p) b.p[b.len] = '\0';
   int bad = ferror(fp);
   int e = errno;
   fclose(fp);

@@ -411,6 +411,55 @@ static void test_json_floats(void)
   CHECK_STR(err, "1:5: unexpected '[', expected end of input");
 }
 
+/* json_fmt_double must read back exactly and be as short as %.15g..%.17g
+ * allows; json_strtod must agree with strtod bit for bit */
+static void test_float_text(void)
+{
+  uint64_t x = 88172645463325252ull;
+  int bad_fmt = 0, bad_parse = 0, longer = 0;
+  for (int i = 0; i < 200000; i++) {
+    x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+    double d;
+    switch (i % 4) {
+    case 0: memcpy(&d, &x, 8); break;                              /* any bit pattern */
+    case 1: d = (double)(x % 100000) / 7.0; break;                 /* typical scores */
+    case 2: d = (double)(x % 1000000) / 1000.0; break;             /* short decimals */
+    default: d = ldexp((double)(x >> 11), (int)(x % 80) - 90); break; /* small values */
+    }
+    if (!isfinite(d)) continue;
+    char buf[40], ref[40];
+    json_fmt_double(buf, d);
+    if (strtod(buf, NULL) != d) bad_fmt++;
+    /* no longer than the shortest %.Ng that reads back */
+    for (int prec = 1; prec <= 17; prec++) {
+      snprintf(ref, sizeof ref, "%.*g", prec, d);
+      if (strtod(ref, NULL) == d) {
+        if (strcspn(buf, "e") > strcspn(ref, "e") + 2 && !strchr(ref, 'e')) longer++;
+        break;
+      }
+    }
+    int prec = 1 + (int)(x % 17);
+    snprintf(ref, sizeof ref, "%.*g", prec, d);
+    double a = strtod(ref, NULL), b = json_strtod(ref, strlen(ref));
+    if (memcmp(&a, &b, 8) != 0) bad_parse++;
+  }
+  CHECK(bad_fmt == 0);
+  CHECK(bad_parse == 0);
+  CHECK(longer == 0);
+  char buf[40];
+  json_fmt_double(buf, 0.1);
+  CHECK_STR(buf, "0.1");
+  json_fmt_double(buf, -0.00015);
+  CHECK_STR(buf, "-0.00015");
+  json_fmt_double(buf, 123456789012345.0);
+  CHECK_STR(buf, "123456789012345.0");
+  json_fmt_double(buf, -0.0);
+  CHECK_STR(buf, "-0.0");
+  CHECK(json_strtod("1e-400", 6) == 0.0);
+  CHECK(isinf(json_strtod("1e400", 5)));
+  CHECK(json_strtod("-0.000123", 9) == -0.000123);
+}
+
 /* ---- the cell API ---- */
 
 static void test_cells(void)
@@ -527,6 +576,7 @@ int main(void)
   test_deep_nesting();
   test_writers();
   test_json_floats();
+  test_float_text();
   test_cells();
   test_preview();
   return check_done();
