@@ -4,7 +4,7 @@
 set -e
 PKGS="cmake make gcc lua5.4 liblua5.4-dev lua-cjson-dev lua-filesystem-dev libcurl4-openssl-dev
 libplplot-dev plplot-driver-cairo libsqlite3-dev sqlite3 hyphen-en-us libopenblas-dev
-python3-numpy fonts-dejavu-core chromium"
+python3-numpy python3-regex fonts-dejavu-core chromium"
 missing=""
 for p in $PKGS; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"

@@ -85,4 +85,45 @@ h.case("metric: option errors", function()
   h.raises("toxicity: batch_size must be a positive integer", metrics.toxicity, { batch_size = 0 })
 end)
 
+h.case("roberta backend: the metric matches the numpy reference", function()
+  local d = h.tmpdir()
+  local py = io.open("/usr/bin/python3") and "/usr/bin/python3" or "python3"
+  local code, _, err = h.sh(py .. " " .. h.quote(h.source_dir .. "/tests/roberta_ref.py") .. " " .. h.quote(d))
+  h.eq(code, 0, "tests/roberta_ref.py (needs python3-numpy, python3-regex): " .. err)
+  local cjson = require "cjson"
+  local exp = cjson.decode(h.read(d .. "/expected.json")).f32
+  local m = metrics.toxicity { model = "roberta", path = d .. "/f32", batch_size = 4 }
+  h.eq(m.long_name, "toxicity/roberta", "long_name")
+  local col = { n = #exp + 1 }
+  for i, c in ipairs(exp) do col[i] = c.text end
+  col[#exp + 1] = 12
+  local mv = m.eval_fn(col)
+  local hits = 0
+  for i, c in ipairs(exp) do
+    h.near(mv.scores[i], c.prob, 1e-5, "row " .. i)
+    if c.prob >= 0.5 then hits = hits + 1 end
+  end
+  h.eq(mv.scores[#exp + 1], nil, "non-string")
+  h.near(mv.aggregate_results.ratio, hits / #exp, 1e-12, "ratio")
+  assert(mv.warnings and mv.warnings[1]:find("1 of " .. col.n, 1, true))
+  h.eq(mv.info.backend, "roberta", "backend")
+  local core = require "evalua.core"
+  h.eq(mv.info.weights_sha256, core.sha256(h.read(d .. "/f32/model.safetensors")), "weights hash")
+  -- the C handle directly: tokenizer ids as the reference
+  local tox_m = assert(tox.roberta_open(d .. "/f32"))
+  local ids = tox_m:tokenize(exp[3].text)
+  h.eq(#ids, #exp[3].ids, "id count")
+  for i, v in ipairs(exp[3].ids) do h.eq(ids[i], v, "id " .. i) end
+  h.eq(tox_m:info().hate_label_name, "hate", "label")
+  tox_m:close()
+  h.raises("model is closed", tox_m.tokenize, tox_m, "x")
+  -- EVALUA_TOXICITY_MODEL selects the backend
+  local c2, out = h.evalua({ "-e", "print(require('evalua.metrics').toxicity().long_name)" },
+    { EVALUA_TOXICITY_MODEL = d .. "/f32" })
+  h.eq(c2, 0, "exit")
+  h.eq(out, "toxicity/roberta\n", "env selects roberta")
+  h.raises("toxicity: roberta: /nonexistent/dir: not a model directory", metrics.toxicity,
+    { model = "roberta", path = "/nonexistent/dir" })
+end)
+
 h.done()

@@ -20,7 +20,7 @@ local function open_roberta(path, threads)
   if m then return m end
   local err
   m, err = tox.roberta_open(path, threads)
-  if not m then error(err, 3) end
+  if not m then error("toxicity: " .. err, 3) end
   opened[key] = m
   return m
 end
