@@ -1,23 +1,98 @@
--- evalua.sched: tasks. map(n, fn, opts) runs fn(i) for i = 1..n and returns
--- results, errors (lists indexed 1..n). This first version runs items one
--- after another; the HTTP scheduler replaces it with concurrent tasks.
+-- evalua.sched: tasks. map(n, fn, opts) runs fn(i) for i = 1..n as tasks
+-- (coroutines) driven by the one HTTP loop of evalua.http, and returns
+-- results, errors (lists indexed 1..n; a failed item has results[i] == nil
+-- and errors[i] a message with a traceback). See docs/http.md.
+local http = require "evalua.http"
+local config = require "evalua.config"
+
 local M = {}
 
-local depth = 0
+local SENTINEL = http._sentinel
+local co_create, co_resume, co_yield, co_status, co_close =
+  coroutine.create, coroutine.resume, coroutine.yield, coroutine.status, coroutine.close
 
-function M.in_task()
-  return depth > 0
+-- Coroutines made by user code keep working inside tasks: when the engine
+-- makes such a coroutine wait (it yields the sentinel), the wait is passed
+-- on to the task's scheduler and the answer handed back in (cqueues style).
+local function forward(co, ok, first, ...)
+  if ok and first == SENTINEL and co_status(co) == "suspended" then
+    return forward(co, co_resume(co, co_yield(SENTINEL)))
+  end
+  return ok, first, ...
 end
 
-function M.map(n, fn, opts)
-  local results, errors = {}, {}
-  depth = depth + 1
-  for i = 1, n do
-    local ok, res = xpcall(fn, debug.traceback, i)
-    if ok then results[i] = res else errors[i] = tostring(res) end
+local function resume(co, ...)
+  if (...) == SENTINEL then
+    return false, "cannot resume a coroutine with the scheduler's sentinel"
   end
-  depth = depth - 1
-  return results, errors
+  return forward(co, co_resume(co, ...))
+end
+
+local function wrap_result(co, ok, ...)
+  if ok then return ... end
+  if co_status(co) == "dead" then co_close(co) end
+  error((...), 0)
+end
+
+local function wrap(fn)
+  local co = co_create(fn)
+  return function(...) return wrap_result(co, resume(co, ...)) end
+end
+
+coroutine.resume = resume
+coroutine.wrap = wrap
+
+-- The untouched originals, for code that wants to see every yield.
+M.raw = { resume = co_resume, yield = co_yield }
+
+-- Runs fn(i) for i = 1..n as tasks, at most opts.limit (default
+-- config.concurrency) alive at once; inside a task the map shares the
+-- task's loop. opts.progress = false silences the progress display of a
+-- top-level map (config.quiet silences all).
+function M.map(n, fn, opts)
+  if math.type(n) ~= "integer" then
+    if type(n) == "number" and n == math.floor(n) then n = math.tointeger(n)
+    else error("sched.map: count must be an integer (got " .. tostring(n) .. ")", 2) end
+  end
+  if type(fn) ~= "function" then
+    error("sched.map: expected a function (got " .. type(fn) .. ")", 2)
+  end
+  opts = opts or {}
+  local limit = opts.limit or config.concurrency or 32
+  if math.type(limit) ~= "integer" then limit = math.floor(tonumber(limit) or 32) end
+  if limit < 1 then error("sched.map: limit must be >= 1", 2) end
+  if not http._in_task() then
+    http.configure{ concurrency = config.concurrency or 32 }
+  end
+  local progress = opts.progress ~= false and not config.quiet
+  return http._map(n, fn, limit, progress)
+end
+
+-- Waits `seconds` inside a task (other tasks run meanwhile).
+function M.sleep(seconds)
+  return http._sleep(seconds)
+end
+
+-- Whether the caller runs inside a task.
+function M.in_task()
+  return http._in_task()
+end
+
+-- Stops the run early: items not started yet and requests queued or in
+-- flight fail with `msg` (the first reason given stands); later requests
+-- fail at once. Adapters call it on a 401.
+function M.abort(msg)
+  http._abort(tostring(msg))
+end
+
+-- The abort message, or nil.
+function M.aborted()
+  return http._aborted()
+end
+
+-- Forgets an abort, so later maps run again.
+function M.clear_abort()
+  http._clear_abort()
 end
 
 return M
