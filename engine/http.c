@@ -12,7 +12,7 @@
 
 #include <curl/curl.h>
 
-#include "sched.h"
+#include "schedutil.h"
 
 #define HEADER_CAP (1u << 20) /* response header bytes at most */
 

@@ -15,7 +15,7 @@
 
 #include "http.h"
 #include "linit.h"
-#include "sched.h"
+#include "schedutil.h"
 
 static char sentinel_key; /* its address is the yield sentinel */
 #define SENTINEL ((void *)&sentinel_key)

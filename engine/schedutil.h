@@ -1,8 +1,8 @@
-/* sched.h: the pure C pieces of the task scheduler that need no curl and no
+/* schedutil.h: the pure C pieces of the task scheduler that need no curl and no
  * Lua: a monotonic clock, a small PRNG, request/token buckets for rate
  * limits, retry backoff, and the progress line. */
-#ifndef EVALUA_SCHED_H
-#define EVALUA_SCHED_H
+#ifndef EVALUA_SCHEDUTIL_H
+#define EVALUA_SCHEDUTIL_H
 #include <stddef.h>
 #include <stdint.h>
 

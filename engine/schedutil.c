@@ -1,5 +1,5 @@
-/* sched.c: clock, PRNG, rate-limit buckets, backoff and the progress line. */
-#include "sched.h"
+/* schedutil.c: clock, PRNG, rate-limit buckets, backoff and the progress line. */
+#include "schedutil.h"
 
 #include <math.h>
 #include <stdio.h>
