@@ -147,8 +147,14 @@ local function encode_number(x, decimals)
 end
 
 local function is_list(t)
-  if t.n ~= nil and math.type(t.n) == "integer" then return t.n end
-  local n = #t
+  local n = t.n
+  if math.type(n) == "integer" and n >= 0 then -- a column list, unless other keys say it is an object
+    for k in pairs(t) do
+      if k ~= "n" and not (math.type(k) == "integer" and k >= 1 and k <= n) then n = nil break end
+    end
+    if n then return n end
+  end
+  n = #t
   local count = 0
   for _ in pairs(t) do count = count + 1 end
   if count == n and (n > 0 or next(t) == nil) then return n end
@@ -744,7 +750,10 @@ end
 local function gib_for(gib, k)
   -- failure counts are lower-is-better and a variance has no direction,
   -- whatever the metric's own direction
-  if k:match("/failures$") or k == "failures" then return gib ~= nil and false or nil end
+  if k:match("/failures$") or k == "failures" then
+    if gib == nil then return nil end
+    return false
+  end
   if k:match("/variance$") then return nil end
   if type(gib) == "boolean" then return gib end
   if type(gib) ~= "table" then return nil end
