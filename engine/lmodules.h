@@ -7,3 +7,4 @@ EVALUA_MODULE(toxicity)
 EVALUA_MODULE(text)     /* engine/ltext.c: readability, ROUGE, stemmer */
 EVALUA_MODULE(table)    /* engine/ltable.c: columnar tables */
 EVALUA_MODULE(http)     /* engine/lhttp.c: tasks, transfers, retries, rate limits */
+EVALUA_MODULE(tokenize) /* engine/ltokenize.c: tiktoken-exact token counts */
