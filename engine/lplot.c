@@ -508,6 +508,22 @@ static int pl_version(lua_State *L)
   return 1;
 }
 
+/* Read by LeakSanitizer in sanitizer builds (a weak hook; unused otherwise):
+ * fontconfig, which cairo uses for text, keeps its font caches until exit
+ * by design, and they are reported as leaks. */
+const char *__lsan_default_suppressions(void);
+const char *__lsan_default_suppressions(void)
+{
+  return "leak:libfontconfig.so\n";
+}
+
+/* ... and without a "Suppressions used" table on stderr at every exit */
+const char *__lsan_default_options(void);
+const char *__lsan_default_options(void)
+{
+  return "print_suppressions=0";
+}
+
 static const luaL_Reg methods[] = {
   {"vpor", m_vpor}, {"svpa", m_svpa}, {"vpas", m_vpas}, {"vsta", m_vsta},
   {"wind", m_wind}, {"env", m_env}, {"scmap0n", m_scmap0n}, {"scol0", m_scol0},
