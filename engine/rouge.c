@@ -270,23 +270,30 @@ static void finish(struct rouge_score *out, double p, double r)
 
 static int score_n(struct rouge_work *w, int n, struct rouge_score *out)
 {
-  intern_reset(&w->gram);
-  struct u32s *src[2] = {&w->tids, &w->pids}, *dst[2] = {&w->tg, &w->pg};
-  for (int s = 0; s < 2; s++) {
-    dst[s]->n = 0;
-    for (size_t i = 0; i + (size_t)n <= src[s]->n; i++) {
-      int64_t id = intern(&w->gram, (const char *)(src[s]->v + i), (size_t)n * sizeof(uint32_t));
-      if (id < 0 || u32_push(dst[s], (uint32_t)id)) return -1;
+  const struct u32s *tg = &w->tids, *pg = &w->pids; /* unigrams: the token ids */
+  uint32_t ngrams = w->tok.n;
+  if (n > 1) {
+    intern_reset(&w->gram);
+    struct u32s *src[2] = {&w->tids, &w->pids}, *dst[2] = {&w->tg, &w->pg};
+    for (int s = 0; s < 2; s++) {
+      dst[s]->n = 0;
+      for (size_t i = 0; i + (size_t)n <= src[s]->n; i++) {
+        int64_t id = intern(&w->gram, (const char *)(src[s]->v + i), (size_t)n * sizeof(uint32_t));
+        if (id < 0 || u32_push(dst[s], (uint32_t)id)) return -1;
+      }
     }
+    tg = &w->tg;
+    pg = &w->pg;
+    ngrams = w->gram.n;
   }
-  if (u32_fill(&w->ct, w->gram.n) || u32_fill(&w->cp, w->gram.n)) return -1;
-  for (size_t i = 0; i < w->tg.n; i++) w->ct.v[w->tg.v[i]]++;
-  for (size_t i = 0; i < w->pg.n; i++) w->cp.v[w->pg.v[i]]++;
+  if (u32_fill(&w->ct, ngrams) || u32_fill(&w->cp, ngrams)) return -1;
+  for (size_t i = 0; i < tg->n; i++) w->ct.v[tg->v[i]]++;
+  for (size_t i = 0; i < pg->n; i++) w->cp.v[pg->v[i]]++;
   uint64_t overlap = 0;
-  for (uint32_t g = 0; g < w->gram.n; g++)
+  for (uint32_t g = 0; g < ngrams; g++)
     overlap += w->ct.v[g] < w->cp.v[g] ? w->ct.v[g] : w->cp.v[g];
-  double p = (double)overlap / (double)(w->pg.n > 1 ? w->pg.n : 1);
-  double r = (double)overlap / (double)(w->tg.n > 1 ? w->tg.n : 1);
+  double p = (double)overlap / (double)(pg->n > 1 ? pg->n : 1);
+  double r = (double)overlap / (double)(tg->n > 1 ? tg->n : 1);
   finish(out, p, r);
   return 0;
 }

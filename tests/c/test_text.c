@@ -432,6 +432,34 @@ static void test_invalid_utf8(void)
   }
 }
 
+/* the syllable cache starts over when full; results must not change */
+static void test_syllable_cache(void)
+{
+  struct text_work *fresh = text_work_new();
+  char *big = malloc(40000 * 8);
+  CHECK(fresh && big);
+  size_t at = 0;
+  for (int i = 0; i < 40000; i++) {
+    int v = i;
+    big[at++] = 'q';
+    for (int k = 0; k < 4; k++) { big[at++] = (char)('a' + v % 26); v /= 26; }
+    if (i % 17 == 16) big[at++] = '.';
+    big[at++] = ' ';
+  }
+  struct text_counts a, b;
+  CHECK(text_counts(tw, big, at, &a) == 0);  /* fills and resets the cache */
+  CHECK(text_counts(fresh, big, at, &b) == 0);
+  CHECK(a.syllables == b.syllables && a.words == 40000);
+  CHECK(text_counts(tw, big, at, &b) == 0);  /* now mostly from the cache */
+  CHECK(a.syllables == b.syllables);
+  CHECK_NUM(fk("Revela el secreto."), 9.2, 1e-12);
+  struct text_counts c;
+  CHECK(text_counts_ex(tw, "Revela el secreto.", 18, &c, 0) == 0);
+  CHECK(c.syllables == -1 && c.words == 3 && c.chars == 16);
+  free(big);
+  text_work_free(fresh);
+}
+
 int main(void)
 {
   char err[200];
@@ -448,6 +476,7 @@ int main(void)
   test_rouge_upstream();
   test_rouge_more();
   test_invalid_utf8();
+  test_syllable_cache();
   text_work_free(tw);
   rouge_work_free(rw);
   return check_done();
