@@ -9,9 +9,26 @@ local M = {}
 
 -- ---------------------------------------------------------------- sending
 
--- The transport: request table -> response | nil, err. Tests may replace it.
+-- The transport: request table -> response | nil, err. Inside a task it
+-- yields to the HTTP loop; outside any task (a plain call at the top of a
+-- script) it runs as a one-item map, so chat works anywhere. Tests may
+-- replace it.
 function M.transport(req)
-  return require("evalua.http").request(req)
+  local sched = require "evalua.sched"
+  if sched.in_task() then return require("evalua.http").request(req) end
+  local results, errors = sched.map(1, function()
+    return { require("evalua.http").request(req) }
+  end, { progress = false })
+  local r = results[1]
+  if r == nil then return nil, tostring(errors[1]):match("^[^\n]*") end
+  return r[1], r[2]
+end
+
+local function report_tokens(usage)
+  local ok, http = pcall(require, "evalua.http")
+  if ok and type(http) == "table" and http.add_tokens and type(usage) == "table" then
+    http.add_tokens(tonumber(usage.total_tokens) or 0)
+  end
 end
 
 local function scrub_secret(msg, secret)
@@ -47,9 +64,9 @@ function M.send(call)
   local accounting = require "evalua.accounting"
   accounting.register_finish()
   local req = adapter.build_request(args)
+  local prompt_tokens = accounting.estimate_tokens(args.messages or args.prompt)
   if config.dry_run then
-    accounting.record_dry(call.provider, call.model,
-      accounting.estimate_tokens(args.messages or args.prompt))
+    accounting.record_dry(call.provider, call.model, prompt_tokens)
     return nil, "dry run"
   end
   local cache = require "evalua.cache"
@@ -78,8 +95,19 @@ function M.send(call)
     abort_run(msg)
     error(msg, 0)
   end
+  -- for the scheduler's per-provider tokens-per-minute bucket: the prompt
+  -- plus the most the answer may take (15 when unbounded, as MLflow counts)
+  local params = args.params or {}
+  req.provider = call.provider
+  req.tokens = prompt_tokens + (tonumber(params.max_tokens or params.max_completion_tokens) or 15)
   local resp, terr = M.transport(req)
   if resp == nil then
+    local ok, sched = pcall(require, "evalua.sched")
+    local aborted = ok and type(sched) == "table" and sched.aborted and sched.aborted()
+    if aborted and aborted == terr then -- the run was stopped: one message for every row
+      accounting.record{ provider = call.provider, model = call.model, unsent = true }
+      return nil, aborted
+    end
     local msg = tostring(terr)
     local url = common.scrub_url(req.url)
     if not msg:find(url, 1, true) then msg = url .. ": " .. msg end
@@ -94,6 +122,7 @@ function M.send(call)
     return nil, msg
   end
   accounting.record{ provider = call.provider, model = call.model, usage = usage }
+  report_tokens(usage)
   if key then cache.put(key, call.provider, call.model, resp.body, usage) end
   return text, usage, detail
 end
