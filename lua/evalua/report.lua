@@ -485,12 +485,25 @@ local function mean_interval(vals)
   return mean, { mean - half, mean + half }
 end
 
+-- Pairs the rows of the two runs as `evalua runs compare` does
+-- (evalua.stats.pair_rows: row i with row i when the data hash matches, else
+-- by the first column's values when they are distinct strings, else by
+-- index). Returns a list of {row_a, row_b} and the method.
+local function pairing(a, b)
+  if not (a.table and b.table) then return {}, nil end
+  local ia, ib = a.info or {}, b.info or {}
+  local same = ia.data_hash ~= nil and ia.data_hash == ib.data_hash
+  return require("evalua.stats").pair_rows(a.table, b.table, same)
+end
+
 -- The rows of the comparison: for every metric of either run, the two
 -- values, the difference (b - a), and for means with per-row scores in both
--- runs a paired bootstrap 95% interval over the rows both runs scored.
+-- runs a paired bootstrap 95% interval (evalua.stats, the same resamples and
+-- seed as `evalua runs compare`) over the paired rows both runs scored.
 function M.comparison(a, b, opts)
   opts = opts or {}
-  local store = require "evalua.store"
+  local stats = require "evalua.stats"
+  local pairs_ = pairing(a, b)
   local keys, seen = {}, {}
   for _, r in ipairs { a, b } do
     for k in pairs(r.metrics or {}) do
@@ -509,21 +522,20 @@ function M.comparison(a, b, opts)
     local base = k:match("^(.*)/mean$")
     local ca, cb = base and column(a, base .. "/score"), base and column(b, base .. "/score")
     if ca and cb then
-      local n = math.min(a.table.n_rows or 0, b.table.n_rows or 0)
       local diffs = {}
-      for r = 1, n do
-        local x, y = ca[r], cb[r]
+      for _, p in ipairs(pairs_) do
+        local x, y = ca[p[1]], cb[p[2]]
         if type(x) == "number" and type(y) == "number" and x == x and y == y then
           diffs[#diffs + 1] = y - x
         end
       end
       row.paired = #diffs
       if #diffs >= 2 then
-        local mean, lo, hi = store.paired_bootstrap(diffs, opts.resamples or 2000, opts.seed or 42, 0.95)
-        row.paired_mean, row.lo, row.hi = mean, lo, hi
-        if lo > 0 or hi < 0 then
+        local ci = stats.paired_bootstrap(diffs, { resamples = opts.resamples, seed = opts.seed })
+        row.paired_mean, row.lo, row.hi = ci.mean, ci.lo, ci.hi
+        if row.lo > 0 or row.hi < 0 then
           if gib == nil then row.verdict = "changed"
-          else row.verdict = ((hi < 0) ~= gib) and "better" or "worse" end
+          else row.verdict = ((row.hi < 0) ~= gib) and "better" or "worse" end
         else
           row.verdict = "no significant change"
         end
@@ -534,29 +546,31 @@ function M.comparison(a, b, opts)
   return out
 end
 
--- rows whose score changed between the runs, for judge metrics (score
--- columns with a justification column) or any integer-valued score
+-- Paired rows whose score changed between the runs, for judge metrics
+-- (score columns with a justification column) and other integer scores:
+-- { row = row in A, row_b =, metric =, a =, b =, ja =, jb = }.
 function M.flips(a, b)
   local out = {}
   if not (a.table and b.table) then return out end
-  local n = math.min(a.table.n_rows or 0, b.table.n_rows or 0)
+  local pairs_ = pairing(a, b)
   for _, name in ipairs(a.table.names) do
     local metric = name:match("^(.*)/score$")
     local ca, cb = column(a, name), column(b, name)
     if metric and ca and cb then
       local judge = column(a, metric .. "/justification") ~= nil
       local ints = true
-      for r = 1, n do
-        for _, v in ipairs { ca[r], cb[r] } do
+      for _, p in ipairs(pairs_) do
+        for _, v in ipairs { ca[p[1]], cb[p[2]] } do
           if type(v) == "number" and v ~= math.floor(v) then ints = false end
         end
       end
       if judge or ints then
-        for r = 1, n do
-          if ca[r] ~= cb[r] and not (ca[r] ~= ca[r] and cb[r] ~= cb[r]) then
-            out[#out + 1] = { row = r, metric = metric, a = ca[r], b = cb[r],
-              ja = (column(a, metric .. "/justification") or {})[r],
-              jb = (column(b, metric .. "/justification") or {})[r] }
+        local jsa, jb = column(a, metric .. "/justification") or {}, column(b, metric .. "/justification") or {}
+        for _, p in ipairs(pairs_) do
+          local x, y = ca[p[1]], cb[p[2]]
+          if x ~= y and not (x ~= x and y ~= y) then
+            out[#out + 1] = { row = p[1], row_b = p[2], metric = metric, a = x, b = y,
+              ja = jsa[p[1]], jb = jb[p[2]] }
           end
         end
       end
@@ -664,7 +678,7 @@ function M.compare(a, b, opts)
   local flips = M.flips(a, b)
   local frows = {}
   for _, f in ipairs(flips) do
-    frows[#frows + 1] = { f.row, f.metric, input_of(a, f.row), output_of(a, f.row), output_of(b, f.row),
+    frows[#frows + 1] = { f.row, f.metric, input_of(a, f.row), output_of(a, f.row), output_of(b, f.row_b),
       f.a, f.b, (type(f.a) == "number" and type(f.b) == "number") and f.b - f.a or nil, f.ja, f.jb }
   end
   body[#body + 1] = section("Per-row flips (" .. #flips .. ")", data_table("flips",
