@@ -68,6 +68,24 @@ function M.map(n, fn, opts)
   return http._map(n, fn, limit, progress)
 end
 
+-- Calls fn(...) inside a task: directly when the caller already runs in one,
+-- else as a one-item map (with no progress line). Returns fn's results;
+-- raises its error. Lets a top-level script line make a request.
+function M.run(fn, ...)
+  if type(fn) ~= "function" then
+    error("sched.run: expected a function (got " .. type(fn) .. ")", 2)
+  end
+  if http._in_task() then return fn(...) end
+  local args = table.pack(...)
+  local out
+  local _, errors = M.map(1, function()
+    out = table.pack(fn(table.unpack(args, 1, args.n)))
+    return true
+  end, { progress = false })
+  if errors[1] then error(errors[1], 0) end
+  return table.unpack(out, 1, out.n)
+end
+
 -- Waits `seconds` inside a task (other tasks run meanwhile).
 function M.sleep(seconds)
   return http._sleep(seconds)
