@@ -141,7 +141,7 @@ h.case("readability and rouge metrics report non-string rows as warnings", funct
   local r = fk{ predictions = { "¡Estoy feliz por la noticia!", 7, "Revela el secreto.", n = 3 } }
   h.near(r.scores[1], 5.2, 1e-12)
   h.eq(r.scores[2], nil)
-  h.eq(r.warnings[1], "flesch_kincaid_grade_level: 1 of 3 rows have a prediction that is not a string (row 2); scored nil")
+  h.eq(r.warnings[1], "1 of 3 rows have a prediction that is not a string (row 2); scored nil")
   local raw = metrics.ari_grade_level{ rounding = false }{ predictions = { "Revela el secreto.", n = 1 } }
   h.near(raw.scores[1], 5.19, 1e-9)
   local rl = metrics.rougeL{ use_stemmer = true }
@@ -149,7 +149,7 @@ h.case("readability and rouge metrics report non-string rows as warnings", funct
   -- stemmed: the cat are run / a cat run: LCS "cat run"
   h.near(r2.scores[1], 2 * (2 / 4) * (2 / 3) / (2 / 4 + 2 / 3), 1e-12)
   h.eq(r2.scores[2], nil)
-  h.eq(r2.warnings[1], "rougeL: 1 of 2 rows have a prediction or target that is not a string (row 2); scored nil")
+  h.eq(r2.warnings[1], "1 of 2 rows have a prediction or target that is not a string (row 2); scored nil")
   -- without stemming "cats"/"cat" differ
   local r3 = metrics.rougeL(){ predictions = { "the cats are running", n = 1 }, targets = { "a cat runs", n = 1 } }
   h.eq(r3.scores[1], 0.0)
@@ -198,7 +198,7 @@ h.case("retrieval edge cases and invalid rows", function()
   h.near(mv.scores[3], 0.5, 1e-12, "JSON list text")
   h.eq(mv.scores[4], nil, "plain string")
   h.eq(mv.scores[5], nil, "nested table")
-  h.eq(mv.warnings[1], "precision_at_3: 2 of 5 rows are not lists of document ids (rows 4, 5; row 4: prediction is a string, not a list); scored nil")
+  h.eq(mv.warnings[1], "2 of 5 rows are not lists of document ids (rows 4, 5; row 4: prediction is a string, not a list); scored nil")
   local r = metrics.recall_at_k{ k = 2 }{ predictions = { {}, { "x" }, { "a", "b", "c" }, n = 3 },
     targets = { {}, {}, { "c" }, n = 3 } }
   h.same({ r.scores[1], r.scores[2], r.scores[3] }, { 1, 0, 0.0 })
@@ -239,6 +239,23 @@ h.case("evaluate logs MLflow's names for the text metrics", function()
     h.eq(cols[c], true, "column " .. c)
   end
   h.eq(cols["exact_match/v1/score"], nil, "exact_match has no per-row column")
+end)
+
+h.case("evaluate: a non-string row scores nil and warns, the rest still count", function()
+  local evalua = require "evalua"
+  local d = h.tmpdir()
+  h.write(d .. "/data.jsonl", '{"out": "Revela el secreto.", "ref": "Revela el secreto."}\n' ..
+    '{"out": 5, "ref": "x"}\n{"out": "Más vale tarde que nunca.", "ref": "Mas vale"}\n')
+  local res = evalua.evaluate{ data = evalua.table.read_jsonl(d .. "/data.jsonl"),
+    predictions = "out", targets = "ref",
+    extra_metrics = { metrics.rouge1(), metrics.flesch_kincaid_grade_level() } }
+  h.near(res.metrics["flesch_kincaid_grade_level/v1/mean"], (9.2 + 0.5) / 2, 1e-12, "fk mean of 2 rows")
+  local found = {}
+  for _, w in ipairs(res.warnings) do found[w] = true end
+  h.eq(found["rouge1: 1 of 3 rows have a prediction or target that is not a string (row 2); scored nil"], true,
+    "rouge1 warning in " .. table.concat(res.warnings, " | "))
+  h.eq(found["flesch_kincaid_grade_level: 1 of 3 rows have a prediction that is not a string (row 2); scored nil"],
+    true, "fk warning")
 end)
 
 h.done()

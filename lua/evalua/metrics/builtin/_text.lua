@@ -32,12 +32,12 @@ local function describe_rows(rows)
 end
 
 -- One warning for the skipped rows of a column call, or nil when none:
--- "rouge1: 2 of 10 rows have a prediction or target that is not a string
--- (rows 3, 7); scored nil".
-function M.skipped_warning(name, what, skipped, n)
+-- "2 of 10 rows have a prediction or target that is not a string (rows 3,
+-- 7); scored nil" (evaluate prefixes the metric's name).
+function M.skipped_warning(what, skipped, n)
   if not skipped or #skipped == 0 then return nil end
-  return string.format("%s: %d of %d rows have %s that is not a string (row%s %s); scored nil",
-    name, #skipped, n, what, #skipped > 1 and "s" or "", describe_rows(skipped))
+  return string.format("%d of %d rows have %s that is not a string (row%s %s); scored nil",
+    #skipped, n, what, #skipped > 1 and "s" or "", describe_rows(skipped))
 end
 
 function M.count(col)
@@ -63,7 +63,7 @@ function M.readability(name, long_name, fn, opts)
     eval_fn = function(predictions)
       local n = M.count(predictions)
       local scores, skipped = fn(predictions, { rounding = rounding })
-      local w = M.skipped_warning(name, "a prediction", skipped, n)
+      local w = M.skipped_warning("a prediction", skipped, n)
       return { scores = scores, warnings = w and { w } or nil }
     end,
   }
@@ -90,7 +90,7 @@ function M.rouge(rouge_type, opts)
         error(string.format("%s: %d predictions but %d targets", rouge_type, n, M.count(targets)), 0)
       end
       local scores, skipped = text.rouge(predictions, targets, rouge_type, { use_stemmer = stem })
-      local w = M.skipped_warning(rouge_type, "a prediction or target", skipped, n)
+      local w = M.skipped_warning("a prediction or target", skipped, n)
       return { scores = scores, warnings = w and { w } or nil }
     end,
   }
@@ -149,8 +149,8 @@ function M.retrieval(kind, score, opts)
       end
       local warnings
       if #bad > 0 then
-        warnings = { string.format("%s: %d of %d rows are not lists of document ids (row%s %s; %s); scored nil",
-          name, #bad, n, #bad > 1 and "s" or "", describe_rows(bad), why) }
+        warnings = { string.format("%d of %d rows are not lists of document ids (row%s %s; %s); scored nil",
+          #bad, n, #bad > 1 and "s" or "", describe_rows(bad), why) }
       end
       return { scores = scores, warnings = warnings }
     end,
