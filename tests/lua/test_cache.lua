@@ -215,6 +215,37 @@ print(r.run_id)
   h.eq(h.read(db) ~= nil, true)
 end)
 
+h.case("failed answers are never cached", function()
+  local script = h.write(dir .. "/fault.lua", [[
+local chat = require("evalua.openai").chat
+local kind = arg[1]
+for round = 1, 3 do
+  local text, err = chat{ model = "m", messages = { { role = "user", content = "fault " .. kind } },
+    extra_headers = { ["x-evalua-fault"] = kind, ["x-evalua-fault-count"] = "1" } }
+  print(round, text, type(err) == "string" and err or "ok")
+end
+]])
+  local fdb = dir .. "/fault.db"
+  -- a 200 with a broken body fails the row and is not stored: round 2 is
+  -- sent again, round 3 comes from the cache
+  ts:reset()
+  local rc, out, err = h.evalua({ "--cache", fdb, script, "malformed" }, env())
+  h.eq(rc, 0, err)
+  h.eq(out:match("^1\tnil\topenai.chat: malformed JSON in response: ") ~= nil, true, out)
+  h.eq(out:match("\n2\treply to: fault malformed\tok\n3\treply to: fault malformed\tok\n$") ~= nil, true, out)
+  h.eq(ts:stats().requests, 2)
+  -- faults the scheduler retries (429, 500, a truncated body) end in one
+  -- stored answer: two requests in all, the later rounds replayed
+  for _, kind in ipairs({ "429", "500", "truncated" }) do
+    ts:reset()
+    rc, out, err = h.evalua({ "--cache", fdb, script, kind }, env())
+    h.eq(rc, 0, err)
+    h.eq(out, string.format("1\treply to: fault %s\tok\n2\treply to: fault %s\tok\n3\treply to: fault %s\tok\n",
+      kind, kind, kind))
+    h.eq(ts:stats().requests, 2, kind)
+  end
+end)
+
 h.case("a wrong key stops the run early with one clear message", function()
   ts:reset()
   local rc, out, err = run({ "--no-cache", "--concurrency", "4" }, { OPENAI_API_KEY = "sk-wrong" }, { "200" })
