@@ -520,7 +520,7 @@ static void linear(const float *x, size_t rows, int in, const float *W, const fl
 
 static float act_fn(int act, float x)
 {
-  if (act == 0) return (float)(0.5 * x * (1.0 + erf(x * 0.70710678118654752440)));
+  if (act == 0) return 0.5f * x * (1.0f + erff(x * 0.70710678f));
   if (act == 1) {
     double u = 0.7978845608028654 * (x + 0.044715 * (double)x * x * x);
     return (float)(0.5 * x * (1.0 + tanh(u)));

@@ -1,4 +1,6 @@
--- Throughput of the toxicity backends (run by run.sh on one core).
+-- Throughput of the toxicity backends; run by run.sh, which pins the
+-- process to one core. ROBERTA_DIR=DIR measures the RoBERTa model in DIR
+-- instead of the embedded classifier (ROBERTA_THREADS OpenBLAS threads).
 local tox = require "evalua.toxicity"
 local core = require "evalua.core"
 
@@ -13,8 +15,7 @@ local function rnd(n)
   return seed % n + 1
 end
 local function texts(count)
-  local col = { n = count }
-  local bytes = 0
+  local col, bytes = { n = count }, 0
   for i = 1, count do
     local parts, len = {}, 0
     local target = 40 + rnd(120)
@@ -29,23 +30,35 @@ local function texts(count)
   return col, bytes / count
 end
 
-local col, avg = texts(200000)
-print(string.format("embedded: %d texts, mean %.0f bytes", col.n, avg))
-tox.score_list({ "warm up", n = 1 })
-local t0 = core.clock()
-local s = tox.score_list(col)
-local dt = core.clock() - t0
-print(string.format("  score_list (one C call per column): %.0f texts/s (%.1f MB/s)", col.n / dt, col.n * avg / dt / 1e6))
-t0 = core.clock()
-for i = 1, col.n do s[i] = tox.score(col[i]) end
-dt = core.clock() - t0
-print(string.format("  score (one call per text):          %.0f texts/s", col.n / dt))
-
-if os.getenv("ROBERTA") == "0" then return end
-local ok, gen = pcall(require, "roberta_bench")
-if not ok then
-  package.path = os.getenv("EVALUA_SOURCE_DIR") and (os.getenv("EVALUA_SOURCE_DIR") .. "/contrib/bench/toxicity/?.lua;" .. package.path)
-    or ("contrib/bench/toxicity/?.lua;" .. package.path)
-  ok, gen = pcall(require, "roberta_bench")
+local dir = os.getenv("ROBERTA_DIR")
+if not dir then
+  local col, avg = texts(200000)
+  print(string.format("embedded classifier, 1 core: %d texts, mean %.0f bytes", col.n, avg))
+  tox.score_list({ "warm up", n = 1 })
+  local t0 = core.clock()
+  local s = tox.score_list(col)
+  local dt = core.clock() - t0
+  print(string.format("  score_list (one C call per column): %9.0f texts/s (%.1f MB/s)", col.n / dt,
+    col.n * avg / dt / 1e6))
+  t0 = core.clock()
+  for i = 1, col.n do s[i] = tox.score(col[i]) end
+  dt = core.clock() - t0
+  print(string.format("  score (one call per text):          %9.0f texts/s", col.n / dt))
+  return
 end
-if ok then gen.run(texts) else print("roberta: skipped (" .. tostring(gen) .. ")") end
+
+local threads = tonumber(os.getenv("ROBERTA_THREADS") or "1")
+local m = assert(tox.roberta_open(dir, threads))
+local col, avg = texts(tonumber(os.getenv("ROBERTA_TEXTS") or "48"))
+local ntok = 0
+for i = 1, col.n do ntok = ntok + #m:tokenize(col[i]) end
+m:score_list({ "warm up", n = 1 })
+print(string.format("roberta-base-sized model, %d OpenBLAS thread%s: %d texts, mean %.0f bytes, %.1f tokens",
+  threads, threads == 1 and "" or "s", col.n, avg, ntok / col.n))
+for _, batch in ipairs({ 1, 8 }) do
+  local t0 = core.clock()
+  m:score_list(col, batch)
+  local dt = core.clock() - t0
+  print(string.format("  batch %d: %7.2f texts/s", batch, col.n / dt))
+end
+m:close()
