@@ -172,7 +172,9 @@ static void check_rouge_type(lua_State *L, int idx, struct rouge_spec *spec, con
 }
 
 /* text.rouge(predictions, targets, rouge_type[, {use_stemmer = false,
- * measure = "fmeasure"}]) -> scores, skipped_rows */
+ * measure = "fmeasure"}]) -> scores, skipped_rows, errors: a row that
+ * cannot be scored (texts too long for the LCS cap) is nil in scores and
+ * errors[row] says why; errors is nil when there are none. */
 static int l_rouge(lua_State *L)
 {
   const char *api = "text.rouge";
@@ -196,8 +198,9 @@ static int l_rouge(lua_State *L)
     }
     lua_pop(L, 1);
   }
-  lua_createtable(L, (int)(n < 1 << 24 ? n : 0), 1);
-  lua_newtable(L);
+  lua_createtable(L, (int)(n < 1 << 24 ? n : 0), 1); /* scores */
+  lua_newtable(L);                                     /* skipped */
+  lua_pushnil(L);                                      /* errors, made on demand */
   lua_Integer nskip = 0;
   char err[200];
   for (lua_Integer i = 1; i <= n; i++) {
@@ -205,21 +208,29 @@ static int l_rouge(lua_State *L)
     if (tp != LUA_TSTRING || tt != LUA_TSTRING) {
       lua_pop(L, 2);
       lua_pushinteger(L, i);
-      lua_rawseti(L, -2, ++nskip);
+      lua_rawseti(L, -3, ++nskip);
       continue;
     }
     size_t pl, tl;
     const char *p = lua_tolstring(L, -2, &pl), *t = lua_tolstring(L, -1, &tl);
     struct rouge_score sc;
-    if (rouge_compute(w->rw, &spec, t, tl, p, pl, &sc, err, sizeof err))
-      return luaL_error(L, "%s: row %d: %s", api, (int)i, err);
-    lua_pop(L, 2);
+    int rc = rouge_compute(w->rw, &spec, t, tl, p, pl, &sc, err, sizeof err);
+    lua_pop(L, 2); /* [scores, skipped, errors] */
+    if (rc) {
+      if (lua_isnil(L, -1)) {
+        lua_pop(L, 1);
+        lua_newtable(L);
+      }
+      lua_pushstring(L, err);
+      lua_rawseti(L, -2, i);
+      continue;
+    }
     lua_pushnumber(L, measure == 0 ? sc.precision : measure == 1 ? sc.recall : sc.fmeasure);
-    lua_rawseti(L, -3, i);
+    lua_rawseti(L, -4, i);
   }
   lua_pushinteger(L, n);
-  lua_setfield(L, -3, "n");
-  return 2;
+  lua_setfield(L, -4, "n");
+  return 3;
 }
 
 /* text.rouge_score(target, prediction, rouge_type[, {use_stemmer}]) ->

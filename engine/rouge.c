@@ -12,8 +12,10 @@
 
 #include "text.h"
 
-/* the most LCS cells one rougeLsum line pair may need (2 bits each: 64 MiB) */
-#define LSUM_MAX_CELLS ((uint64_t)1 << 28)
+/* the most LCS cells one text pair (rougeL) or line pair (rougeLsum, 2 bits
+ * each: 64 MiB) may need; about a second of work. rouge_score itself builds
+ * the whole table as Python lists and runs out of memory long before. */
+#define LCS_MAX_CELLS ((uint64_t)1 << 28)
 
 /* ---- an interner: byte strings -> dense ids 0..n-1 ---- */
 
@@ -318,11 +320,18 @@ static int lcs_len(struct rouge_work *w, const uint32_t *a, size_t na, const uin
   return 0;
 }
 
-static int score_l(struct rouge_work *w, struct rouge_score *out)
+static int score_l(struct rouge_work *w, struct rouge_score *out, char *err, size_t cap)
 {
   if (!w->tids.n || !w->pids.n) { finish(out, 0, 0); return 0; }
+  if ((uint64_t)w->tids.n * w->pids.n > LCS_MAX_CELLS) {
+    snprintf(err, cap, "rougeL: texts too long (%zu x %zu tokens)", w->tids.n, w->pids.n);
+    return -1;
+  }
   uint64_t lcs;
-  if (lcs_len(w, w->tids.v, w->tids.n, w->pids.v, w->pids.n, &lcs)) return -1;
+  if (lcs_len(w, w->tids.v, w->tids.n, w->pids.v, w->pids.n, &lcs)) {
+    snprintf(err, cap, "rouge: out of memory");
+    return -1;
+  }
   finish(out, (double)lcs / (double)w->pids.n, (double)lcs / (double)w->tids.n);
   return 0;
 }
@@ -335,7 +344,7 @@ static int lcs_mark(struct rouge_work *w, const uint32_t *ref, size_t nr, const 
                     size_t nc, uint32_t *mark, char *err, size_t cap)
 {
   uint64_t cells = (uint64_t)nr * nc;
-  if (cells > LSUM_MAX_CELLS) {
+  if (cells > LCS_MAX_CELLS) {
     snprintf(err, cap, "rougeLsum: line pair too long (%zu x %zu tokens)", nr, nc);
     return -1;
   }
@@ -444,7 +453,7 @@ int rouge_compute(struct rouge_work *w, const struct rouge_spec *spec, const cha
     }
     rc = score_n(w, spec->n, out);
     break;
-  case ROUGE_L: rc = score_l(w, out); break;
+  case ROUGE_L: return score_l(w, out, err, cap);
   case ROUGE_LSUM: return score_lsum(w, out, err, cap);
   default: snprintf(err, cap, "rouge: invalid rouge type"); return -1;
   }

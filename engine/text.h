@@ -89,8 +89,8 @@ void rouge_work_free(struct rouge_work *w);
 
 /* Scores prediction pred[0..pn) against target tgt[0..tn) as
  * RougeScorer([type], use_stemmer).score(target, prediction) does. Returns 0,
- * or -1 with a message in err (cap bytes): out of memory, or a rougeLsum
- * line pair too long for the LCS table cap. */
+ * or -1 with a message in err (cap bytes): out of memory, or a rougeL text
+ * pair or rougeLsum line pair needing more than 2^28 LCS cells. */
 int rouge_compute(struct rouge_work *w, const struct rouge_spec *spec, const char *tgt,
                   size_t tn, const char *pred, size_t pn, struct rouge_score *out, char *err,
                   size_t cap);

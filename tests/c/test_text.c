@@ -394,6 +394,34 @@ static void test_rouge_more(void)
   CHECK_STR(toks, "was has is go");
 }
 
+/* pairs past the LCS cap fail cleanly; rougeN has no cap */
+static void test_rouge_caps(void)
+{
+  size_t n = 2 * 17000;
+  char *big = malloc(n + 1);
+  CHECK(big != NULL);
+  if (!big) return;
+  for (size_t i = 0; i < n; i += 2) { big[i] = (char)('a' + (i / 2) % 7); big[i + 1] = ' '; }
+  big[n] = '\0';
+  struct rouge_spec spec = {ROUGE_L, 0, 0};
+  struct rouge_score s;
+  char err[200] = "";
+  CHECK(rouge_compute(rw, &spec, big, n, big, n, &s, err, sizeof err) == -1);
+  CHECK_STR(err, "rougeL: texts too long (17000 x 17000 tokens)");
+  spec.kind = ROUGE_LSUM;
+  CHECK(rouge_compute(rw, &spec, big, n, big, n, &s, err, sizeof err) == -1);
+  CHECK_STR(err, "rougeLsum: line pair too long (17000 x 17000 tokens)");
+  /* the same tokens on many lines are fine for rougeLsum */
+  for (size_t i = 199; i < n; i += 200) big[i] = '\n';
+  CHECK(rouge_compute(rw, &spec, big, n, big, n, &s, err, sizeof err) == 0);
+  CHECK_NUM(s.fmeasure, 1.0, 1e-12);
+  spec.kind = ROUGE_N;
+  spec.n = 2;
+  CHECK(rouge_compute(rw, &spec, big, n, big, n, &s, err, sizeof err) == 0);
+  CHECK_NUM(s.fmeasure, 1.0, 1e-12);
+  free(big);
+}
+
 /* invalid UTF-8 never crashes and reads as U+FFFD per bad byte */
 static void test_invalid_utf8(void)
 {
@@ -477,6 +505,7 @@ int main(void)
   test_rouge_more();
   test_invalid_utf8();
   test_syllable_cache();
+  test_rouge_caps();
   text_work_free(tw);
   rouge_work_free(rw);
   return check_done();

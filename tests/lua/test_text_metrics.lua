@@ -97,6 +97,20 @@ h.case("rouge: columns, rouge_score, tokens, porter", function()
   h.raises("flesch_kincaid' (table expected, got string)", text.flesch_kincaid, "text")
 end)
 
+h.case("rouge: a pair past the LCS cap is nil with a reason, the others score", function()
+  local long = string.rep("w ", 17000)
+  local sc, skipped, errors = text.rouge({ long, "a b", n = 2 }, { long, "a b", n = 2 }, "rougeL")
+  h.eq(sc[1], nil)
+  h.eq(sc[2], 1.0)
+  h.same(skipped, {})
+  h.same(errors, { [1] = "rougeL: texts too long (17000 x 17000 tokens)" })
+  local _, _, none = text.rouge({ "a", n = 1 }, { "a", n = 1 }, "rougeL")
+  h.eq(none, nil)
+  local mv = metrics.rougeL(){ predictions = { long, "a b", n = 2 }, targets = { long, "a b", n = 2 } }
+  h.eq(mv.scores[2], 1.0)
+  h.eq(mv.warnings[1], "row 1 could not be scored: rougeL: texts too long (17000 x 17000 tokens); scored nil")
+end)
+
 h.case("invalid UTF-8 is read safely", function()
   local bad = { "\xff\xfe abc", "abc\xe2\x84", "\xc0\xaf\xed\xa0\x80 x", n = 3 }
   local fk, skipped = text.flesch_kincaid(bad)

@@ -89,9 +89,17 @@ function M.rouge(rouge_type, opts)
       if M.count(targets) ~= n then
         error(string.format("%s: %d predictions but %d targets", rouge_type, n, M.count(targets)), 0)
       end
-      local scores, skipped = text.rouge(predictions, targets, rouge_type, { use_stemmer = stem })
-      local w = M.skipped_warning("a prediction or target", skipped, n)
-      return { scores = scores, warnings = w and { w } or nil }
+      local scores, skipped, errors = text.rouge(predictions, targets, rouge_type, { use_stemmer = stem })
+      local warnings = {}
+      warnings[#warnings + 1] = M.skipped_warning("a prediction or target", skipped, n)
+      if errors then
+        local rows = {}
+        for r in pairs(errors) do rows[#rows + 1] = r end
+        table.sort(rows)
+        warnings[#warnings + 1] = string.format("row%s %s could not be scored: %s; scored nil",
+          #rows > 1 and "s" or "", describe_rows(rows), errors[rows[1]])
+      end
+      return { scores = scores, warnings = #warnings > 0 and warnings or nil }
     end,
   }
 end
