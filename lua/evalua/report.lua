@@ -114,6 +114,7 @@ h2{font-size:16px;margin:0 0 12px;font-weight:600}
 .kv .k{color:var(--muted);font-size:12px;overflow-wrap:anywhere}
 .kv .v{font-size:15px;font-weight:600;overflow-wrap:anywhere}
 .metric .v{font-size:20px;font-variant-numeric:tabular-nums}
+.metric .aggs{font-size:12px;font-weight:400;color:var(--muted);margin-top:2px}
 .badge{display:inline-block;padding:1px 8px;border-radius:10px;font-size:12px;font-weight:600;background:#e7f0f7;color:#0b4f7c}
 .badge.FINISHED{background:#e3f4ea;color:var(--good)}.badge.FAILED,.badge.KILLED{background:#fdecea;color:var(--bad)}
 table{border-collapse:collapse;width:100%}
@@ -133,6 +134,7 @@ td.na{color:#b0b6c0;text-align:center}
 .plots svg{max-width:100%;height:auto;display:block;margin:6px 0 14px}
 .good{color:var(--good);font-weight:600}.bad{color:var(--bad);font-weight:600}.muted{color:var(--muted)}
 .params td:first-child{color:var(--muted);width:30%}
+.params td.num{text-align:left}
 #flips td:nth-child(2) .txt{white-space:nowrap}
 .runs th{position:static;width:16%;background:none;font-size:13px;color:var(--muted);font-weight:500}.runs td{width:42%;overflow-wrap:anywhere}
 .changed{background:#fff4d6;padding:0 4px;border-radius:3px}
@@ -268,13 +270,34 @@ local function info_grid(run)
   return table.concat(out, "\n")
 end
 
+local AGG = { mean = 1, median = 2, p90 = 3, variance = 4, min = 5, max = 6, ratio = 7, sum = 8 }
+
+-- one card per metric: the mean (or its only value) large, the other
+-- aggregates of the same metric small under it
 local function metrics_grid(run)
-  local out = { '<div class="grid">' }
+  local groups, order = {}, {}
   for _, k in ipairs(sorted_keys(run.metrics)) do
-    out[#out + 1] = kv(k, esc(fmt_num(run.metrics[k])), "metric")
+    local base, agg = k:match("^(.*)/([%w_]+)$")
+    if not (base and AGG[agg]) then base, agg = k, "" end
+    if not groups[base] then groups[base] = {}; order[#order + 1] = base end
+    table.insert(groups[base], { agg = agg, key = k, value = run.metrics[k] })
+  end
+  if #order == 0 then return '<p class="muted">no metrics logged</p>' end
+  local out = { '<div class="grid">' }
+  for _, base in ipairs(order) do
+    local list = groups[base]
+    table.sort(list, function(x, y) return (AGG[x.agg] or 0) < (AGG[y.agg] or 0) end)
+    local main = list[1]
+    local title = main.agg ~= "" and (base .. "/" .. main.agg) or base
+    local rest = {}
+    for i = 2, #list do
+      rest[#rest + 1] = esc(list[i].agg) .. " " .. esc(fmt_num(list[i].value))
+    end
+    local v = esc(fmt_num(main.value))
+    if #rest > 0 then v = v .. '<div class="aggs">' .. table.concat(rest, " · ") .. "</div>" end
+    out[#out + 1] = kv(title, v, "metric")
   end
   out[#out + 1] = "</div>"
-  if #out == 2 then return '<p class="muted">no metrics logged</p>' end
   return table.concat(out, "\n")
 end
 
