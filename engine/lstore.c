@@ -18,6 +18,7 @@
  * store.blob(s) -> BLOB. Query failures raise "store: <reason>". */
 #include <errno.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/types.h>
@@ -294,11 +295,24 @@ static int l_splitmix64(lua_State *L)
   return 1;
 }
 
-/* store.process_alive(pid): kill(pid, 0) succeeds or is refused (EPERM) */
+/* store.process_alive(pid): kill(pid, 0) succeeds or is refused (EPERM),
+ * and /proc does not show a zombie (a killed process nobody reaped) */
 static int l_process_alive(lua_State *L)
 {
   lua_Integer pid = luaL_checkinteger(L, 1);
   int alive = pid > 0 && (kill((pid_t)pid, 0) == 0 || errno == EPERM);
+  if (alive) {
+    char path[64], buf[512];
+    snprintf(path, sizeof path, "/proc/%lld/stat", (long long)pid);
+    FILE *f = fopen(path, "r");
+    if (f) {
+      size_t n = fread(buf, 1, sizeof buf - 1, f);
+      fclose(f);
+      buf[n] = '\0';
+      const char *close = strrchr(buf, ')'); /* "pid (comm) S ..." */
+      if (close && close[1] == ' ' && close[2] == 'Z') alive = 0;
+    }
+  }
   lua_pushboolean(L, alive);
   return 1;
 }

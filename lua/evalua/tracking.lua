@@ -897,14 +897,10 @@ function M.load_table(ref, name)
   local p, err = M.load_table_columns(ref, name)
   if not p then return nil, err end
   local ok, tbl = pcall(require, "evalua.table")
-  if ok and type(tbl) == "table" and tbl.from_rows then
-    local rows = {}
-    for r = 1, p.n_rows do
-      local row = {}
-      for _, n in ipairs(p.names) do row[n] = p.columns[n][r] end
-      rows[r] = row
-    end
-    return tbl.from_rows(rows, { columns = p.names })
+  if ok and type(tbl) == "table" and tbl.from then
+    local list = {}
+    for i, n in ipairs(p.names) do list[i] = { n, p.columns[n] } end
+    return tbl.from(list)
   end
   return p
 end
