@@ -569,7 +569,7 @@ static int start(http_engine *e, http_xfer *x)
   curl_easy_setopt(c, CURLOPT_ERRORBUFFER, x->curl_err);
   curl_easy_setopt(c, CURLOPT_DEBUGFUNCTION, on_debug);
   curl_easy_setopt(c, CURLOPT_DEBUGDATA, x);
-  curl_easy_setopt(c, CURLOPT_VERBOSE, 1L);
+  curl_easy_setopt(c, CURLOPT_VERBOSE, 1L); /* for on_debug; nothing is printed */
   curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, x->timeout_ms > 0 ? x->timeout_ms : e->cfg.timeout_ms);
   curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, e->cfg.connect_timeout_ms);
   curl_easy_setopt(c, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_2TLS);
