@@ -105,7 +105,7 @@ h.case("token_count metric", function()
   local mv = m.eval_fn({ "¡Estoy feliz por la noticia!", "Revela el secreto.", 12, "Más vale tarde que nunca.", n = 4 })
   h.same(mv.scores, { 9, 7, nil, 7, n = 4 })
   h.eq(#mv.warnings, 1, "one warning")
-  assert(mv.warnings[1]:find("token_count: 1 of 4 rows have a prediction that is not a string (row 3)", 1, true),
+  assert(mv.warnings[1]:find("1 of 4 rows have a prediction that is not a string (row 3)", 1, true),
     mv.warnings[1])
   local clean = m.eval_fn({ "a", n = 1 })
   h.eq(clean.warnings, nil, "no warning")
@@ -148,6 +148,24 @@ h.case("evalua tokens", function()
     if k == 1 or k == 4097 or k == 10000 then h.eq(tonumber(c), tokenize.count(lines[k]), "line " .. k) end
   end
   h.eq(k, 10000, "one count per line")
+end)
+
+h.case("evalua score writes the bare token_count column", function()
+  local d = h.tmpdir()
+  local data = h.write(d .. "/in.jsonl", table.concat({
+    '{"text":"¡Estoy feliz por la noticia!"}', '{"text":"Revela el secreto."}', '{"text":5}',
+    '{"text":"Más vale tarde que nunca."}' }, "\n") .. "\n")
+  local code, _, err = h.evalua({ "--store", d .. "/runs.db", "score", "--data", data,
+    "--predictions", "text", "--metrics", "token_count", "--out", d .. "/out.jsonl" })
+  h.eq(code, 0, "exit code: " .. err)
+  assert(err:find("token_count: 1 of 4 rows have a prediction that is not a string (row 3); scored nil", 1, true), err)
+  local cjson = require "cjson"
+  local got = {}
+  for line in (h.read(d .. "/out.jsonl") or ""):gmatch("[^\n]+") do
+    local row = cjson.decode(line)
+    got[#got + 1] = row.token_count == cjson.null and "nil" or row.token_count
+  end
+  h.same(got, { 9, 7, "nil", 7 })
 end)
 
 h.done()

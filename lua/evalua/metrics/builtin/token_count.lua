@@ -3,8 +3,8 @@
 -- aggregate). Options: { encoding = "o200k_base" } for the gpt-4o family.
 -- Differences from MLflow: text of a special token ("<|endoftext|>") is
 -- counted as ordinary text where tiktoken would raise, and a non-string
--- prediction scores nil for its row with a warning instead of skipping the
--- metric. See docs/tokenize.md.
+-- prediction scores nil for its row with a warning (evaluate prefixes the
+-- metric name) instead of skipping the metric. See docs/tokenize.md.
 local metrics = require "evalua.metrics"
 local tokenize = require "evalua.tokenize"
 
@@ -47,7 +47,7 @@ return function(opts)
       end
       local warnings
       if #skipped > 0 then
-        warnings = { string.format("token_count: %d of %d rows have a prediction that is not a string (row%s %s); scored nil",
+        warnings = { string.format("%d of %d rows have a prediction that is not a string (row%s %s); scored nil",
           #skipped, n, #skipped > 1 and "s" or "", rows_text(skipped)) }
       end
       return { scores = scores, warnings = warnings }
