@@ -12,10 +12,15 @@
 --   { info = { id, name, experiment, status, start_time, end_time, ... },
 --     params = {k = v}, metrics = {k = number}, greater_is_better = {k = bool},
 --     accounting = {...}, table = { names = {...}, columns = {name = list}, n_rows = n } }
--- opts.plots = false leaves the charts out (they need a temporary directory).
+-- opts.plots = false leaves the charts out (they need a temporary directory);
+-- opts.max_rows caps the run's row table (default M.default_max_rows, 0 = all).
 local M = {}
 
 local plot -- evalua.plot, loaded when charts are drawn
+
+-- rows shown by default in a run's table (0 or false: all); a page with
+-- 100,000 rows would be too large for a browser to sort quickly
+M.default_max_rows = 5000
 
 -- ------------------------------------------------------------ escaping ---
 
@@ -331,9 +336,11 @@ local function data_table(id, headers, rows)
   return table.concat(out)
 end
 
-local function rows_of(tbl)
+local function rows_of(tbl, max_rows)
   local rows = {}
-  for r = 1, tbl.n_rows or 0 do
+  local n = tbl.n_rows or 0
+  if max_rows and max_rows > 0 then n = math.min(n, max_rows) end
+  for r = 1, n do
     local row = { r }
     for c, name in ipairs(tbl.names) do row[c + 1] = (tbl.columns[name] or {})[r] end
     rows[r] = row
@@ -473,8 +480,14 @@ function M.run(run, opts)
   body[#body + 1] = section("Parameters", kv_table(run.params))
   if run.accounting and next(run.accounting) then body[#body + 1] = section("Accounting", kv_table(run.accounting)) end
   if run.table then
-    local headers, rows = rows_of(run.table)
-    body[#body + 1] = section("Rows", data_table("rows", headers, rows), "rows-section")
+    local max_rows = opts.max_rows == nil and M.default_max_rows or opts.max_rows
+    local headers, rows = rows_of(run.table, max_rows)
+    local note = ""
+    if #rows < (run.table.n_rows or 0) then
+      note = string.format('<p class="muted">The first %d of %d rows (<code>--max-rows 0</code> for all; '
+        .. "<code>evalua runs export</code> for the whole table).</p>", #rows, run.table.n_rows)
+    end
+    body[#body + 1] = section("Rows", note .. data_table("rows", headers, rows), "rows-section")
   else
     body[#body + 1] = section("Rows", '<p class="muted">this run has no results table</p>')
   end

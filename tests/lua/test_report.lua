@@ -139,6 +139,13 @@ h.case("report: usage and errors", function()
   c, _, e = h.evalua({ "--store", db, "report", id_a, "-o", "/nonexistent/r.html" })
   h.eq(c, 1, "bad output path: exit")
   assert(e:find("evalua: report: cannot write '/nonexistent/r.html'", 1, true), e)
+  c, _, e = h.evalua({ "--store", db, "report", id_a, "--max-rows", "x" })
+  h.eq(c, 2, "bad --max-rows")
+  assert(e:find("report: --max-rows must be a whole number >= 0, got 'x'", 1, true), e)
+  local f = dir .. "/capped.html"
+  c = h.evalua({ "--store", db, "report", id_a, "--max-rows", "7", "--no-plots", "-o", f })
+  h.eq(c, 0, "--max-rows 7")
+  h.eq(count(between(h.read(f), 'id="rows"', "</table>"), "<tr>") - 1, 7, "--max-rows rows")
   c, _, e = h.evalua({ "--store", db, "report", id_a, "--frob" })
   h.eq(c, 2, "unknown flag")
   assert(e:find("report: unknown option '--frob'", 1, true), e)
@@ -209,6 +216,18 @@ h.case("report.run from a plain description", function()
   assert(s:find('<td class="na" data-v="">—</td>', 1, true), "missing cell")
   assert(s:find("{&quot;k&quot;:&quot;v&quot;}", 1, true), "json cell")
   h.eq(count(s, "<svg"), 0, "no plots asked")
+  -- one card per metric, its other aggregates under the mean
+  r.metrics = { ["m/v1/mean"] = 0.5, ["m/v1/p90"] = 0.9, ["m/v1/variance"] = 0.25, ["exact_match/v1"] = 1 }
+  s = report.run(r, { plots = false })
+  assert(s:find('m/v1/mean</div><div class="v">0.5<div class="aggs">p90 0.9 · variance 0.25</div>', 1, true), s)
+  assert(s:find('exact_match/v1</div><div class="v">1</div>', 1, true), "single-value metric")
+  -- the row cap
+  s = report.run(r, { plots = false, max_rows = 2 })
+  local rows = between(s, 'id="rows"', "</table>")
+  h.eq(count(rows, "<tr>") - 1, 2, "capped rows")
+  assert(s:find("The first 2 of 3 rows", 1, true), "cap note")
+  s = report.run(r, { plots = false, max_rows = 0 })
+  h.eq(count(between(s, 'id="rows"', "</table>"), "<tr>") - 1, 3, "max_rows 0: all")
 end)
 
 -- ------------------------------------------------------------ Chromium ---

@@ -10,6 +10,7 @@ usage: evalua report RUN [-o report.html]        one run
   RUN        a run id, a unique prefix of one, or a run name (its newest run)
   -o FILE    where to write the page (default report.html; report-compare.html for two)
   --no-plots leave the charts out
+  --max-rows N  show at most N rows of the run's table (default 5000; 0 = all)
   --store    the run store (as the global --store flag)]]
 
 -- Loads a run and its results table through the store's reading API.
@@ -30,7 +31,7 @@ end
 
 function M.main(args)
   local opts, pos = util.parse_args("report", args, {
-    ["-o"] = "value", ["--out"] = "value", ["--no-plots"] = "flag", ["--store"] = "value",
+    ["-o"] = "value", ["--out"] = "value", ["--no-plots"] = "flag", ["--store"] = "value", ["--max-rows"] = "value",
     ["-h"] = "flag", ["--help"] = "flag",
   })
   if opts.h or opts.help then
@@ -41,10 +42,17 @@ function M.main(args)
   if opts.store then require("evalua.config").store_path = opts.store end
   local tracking = require "evalua.tracking"
   local report = require "evalua.report"
+  local max_rows
+  if opts.max_rows then
+    max_rows = math.tointeger(tonumber(opts.max_rows))
+    if not max_rows or max_rows < 0 then
+      util.usage(string.format("report: --max-rows must be a whole number >= 0, got '%s'", opts.max_rows))
+    end
+  end
   local out = opts.o or opts.out or (#pos == 2 and "report-compare.html" or "report.html")
   local html
   if #pos == 1 then
-    html = report.run(load(tracking, pos[1]), { plots = not opts.no_plots })
+    html = report.run(load(tracking, pos[1]), { plots = not opts.no_plots, max_rows = max_rows })
   else
     html = report.compare(load(tracking, pos[1]), load(tracking, pos[2]), { plots = not opts.no_plots })
   end
