@@ -19,7 +19,9 @@ local function mk(exp, name, scores, preds, metrics)
     "judge/v1/score", "judge/v1/justification", "ratio" }, data = data })
   run:log_metrics(metrics, { ["judge/v1"] = true })
   run:log_param("model", "m-" .. name)
-  run:set_accounting({ requests = 3, cost_usd = 0.5, models = { ["openai:gpt"] = { requests = 3 } } })
+  run:set_accounting({ requests = 3, cache_hits = 1, prompt_tokens = 100, completion_tokens = 20, cost_usd = 0.5,
+    models = { ["openai:gpt"] = { requests = 3, cache_hits = 1, prompt_tokens = 100, completion_tokens = 20,
+      cost_usd = 0.5 } } })
   run:put_cell("predictions", 2, { value = nil, error = "HTTP 500 from server" })
   run:put_cell("judge/v1", 3, { justification = "failed: unparseable answer", failed = true })
   run:put_cell("predictions", 1, { value = "ok" })
@@ -85,8 +87,8 @@ h.case("runs show", function()
   for _, want in ipairs({
     "  experiment  translation", "  status      FINISHED", "  rows        3", "params", "  model  m-alpha",
     "metrics", "  judge/v1/failures  1  (lower is better)", "  judge/v1/mean      4  (higher is better)",
-    "  toxicity/v1/ratio  0", "accounting", "  cost_usd                    0.5", "  models.openai:gpt.requests  3",
-    "  requests                    3", "tables", "  eval_results_table  3 rows, 6 columns", "artifacts",
+    "  toxicity/v1/ratio  0", "accounting", "  total       3 requests, 1 cached, 100 prompt + 20 completion tokens, $0.50",
+    "  openai:gpt  3 requests, 1 cached, 100 prompt + 20 completion tokens, $0.50", "tables", "  eval_results_table  3 rows, 6 columns", "artifacts",
     "  notes.txt  text/plain, 5 bytes", "failures", "  judge/v1/failures  1",
     "  row 3              judge/v1: failed: unparseable answer", "  row 2              predictions: HTTP 500 from server",
   }) do
@@ -107,6 +109,11 @@ h.case("runs show", function()
   local id = j.info.id
   c, out = runs({ "show", id:sub(1, 10) })
   h.eq(c, 0, "prefix") assert(out:find("alpha", 1, true), out)
+end)
+
+h.case("accounting of another shape is flattened", function()
+  local lines_ = require("evalua.cli.runs").accounting_lines({ tokens = { a = 5, b = 2.5 }, note = "x", list = { "p", "q" } })
+  h.same(lines_, { { "list", "p, q" }, { "note", "x" }, { "tokens.a", "5" }, { "tokens.b", "2.5" } }, "flattened")
 end)
 
 h.case("runs export: csv, jsonl, mlflow-json", function()

@@ -161,6 +161,39 @@ local function flatten(prefix, v, out)
   end
 end
 
+local function money(x)
+  if type(x) ~= "number" then return "-" end
+  if x >= 0.01 or x == 0 then return string.format("$%.2f", x) end
+  return string.format("$%.4f", x)
+end
+
+local function usage_line(e)
+  local parts = { string.format("%d requests", e.requests or 0) }
+  if (e.cache_hits or 0) > 0 then parts[#parts + 1] = string.format("%d cached", e.cache_hits) end
+  if (e.failures or 0) > 0 then parts[#parts + 1] = string.format("%d failed", e.failures) end
+  parts[#parts + 1] = string.format("%d prompt + %d completion tokens", e.prompt_tokens or 0, e.completion_tokens or 0)
+  parts[#parts + 1] = money(e.cost_usd) .. (e.priced == false and " (unpriced)" or "")
+  return table.concat(parts, ", ")
+end
+
+-- accounting as { label, text } pairs: evaluate's shape (totals and
+-- models, see evalua.accounting) as one line each, anything else flattened
+function M.accounting_lines(acc)
+  local out = {}
+  if type(acc.models) == "table" and acc.requests ~= nil then
+    out[#out + 1] = { "total", usage_line(acc) }
+    for _, name in ipairs(sorted(acc.models)) do out[#out + 1] = { name, usage_line(acc.models[name]) } end
+    local dry = acc.dry_run
+    if type(dry) == "table" and (dry.requests or 0) > 0 then
+      out[#out + 1] = { "dry run", string.format("%d requests, ~%d prompt tokens, est. %s", dry.requests,
+        dry.prompt_tokens or 0, money(dry.cost_usd)) }
+    end
+    return out
+  end
+  flatten("", acc, out)
+  return out
+end
+
 function M.show(ref, opts)
   local t = tracking()
   local r = get(ref, "show")
@@ -208,9 +241,7 @@ function M.show(ref, opts)
     ms[#ms + 1] = { k, num(r.metrics[k]) .. (g == true and "  (higher is better)" or g == false and "  (lower is better)" or "") }
   end
   section("metrics", ms)
-  local acc = {}
-  flatten("", r.accounting, acc)
-  section("accounting", acc)
+  section("accounting", M.accounting_lines(r.accounting))
   local ts = {}
   for _, name in ipairs(r.tables) do
     local tc = t.load_table_columns(i.id, name)
