@@ -713,11 +713,15 @@ function M.compare(a, b, opts)
 
   local flips = M.flips(a, b)
   local frows = {}
-  for _, f in ipairs(flips) do
+  local max_rows = opts.max_rows == nil and M.default_max_rows or opts.max_rows
+  for i, f in ipairs(flips) do
+    if max_rows and max_rows > 0 and i > max_rows then break end
     frows[#frows + 1] = { f.row, f.metric, input_of(a, f.row), output_of(a, f.row), output_of(b, f.row_b),
       f.a, f.b, (type(f.a) == "number" and type(f.b) == "number") and f.b - f.a or nil, f.ja, f.jb }
   end
-  body[#body + 1] = section("Per-row flips (" .. #flips .. ")", data_table("flips",
+  local note = #frows < #flips and string.format('<p class="muted">The first %d of %d flips '
+    .. "(<code>--max-rows 0</code> for all).</p>", #frows, #flips) or ""
+  body[#body + 1] = section("Per-row flips (" .. #flips .. ")", note .. data_table("flips",
     { "row", "metric", "input", "output A", "output B", "score A", "score B", "B − A",
       "justification A", "justification B" }, frows), "flips-section")
   return page(title, sub, table.concat(body))

@@ -10,7 +10,7 @@ usage: evalua report RUN [-o report.html]        one run
   RUN        a run id, a unique prefix of one, or a run name (its newest run)
   -o FILE    where to write the page (default report.html; report-compare.html for two)
   --no-plots leave the charts out
-  --max-rows N  show at most N rows of the run's table (default 5000; 0 = all)
+  --max-rows N  show at most N rows of the run's table or of the flips (default 5000; 0 = all)
   --store    the run store (as the global --store flag)]]
 
 -- Loads a run and its results table through the store's reading API.
@@ -54,7 +54,7 @@ function M.main(args)
   if #pos == 1 then
     html = report.run(load(tracking, pos[1]), { plots = not opts.no_plots, max_rows = max_rows })
   else
-    html = report.compare(load(tracking, pos[1]), load(tracking, pos[2]), { plots = not opts.no_plots })
+    html = report.compare(load(tracking, pos[1]), load(tracking, pos[2]), { plots = not opts.no_plots, max_rows = max_rows })
   end
   local ok, err = util.write_file(out, html)
   if not ok then util.fail(string.format("report: cannot write '%s': %s", out, tostring(err))) end
