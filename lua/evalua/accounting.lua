@@ -39,20 +39,24 @@ local function load_prices()
       t[name] = { input = p.input, output = p.output }
     end
   end
-  prices = t
+  prices, price_memo = t, {}
   return t
 end
 
 -- The price entry { input, output } (USD per 1M tokens) of a model name:
 -- the exact entry, else the longest entry the name starts with; nil if none.
+local price_memo = {}
 function M.price(model)
   if type(model) ~= "string" then return nil end
   local t = load_prices()
   if t[model] then return t[model] end
+  local memo = price_memo[model]
+  if memo ~= nil then return memo or nil end
   local best, blen = nil, 0
   for name, p in pairs(t) do
     if #name > blen and model:sub(1, #name) == name then best, blen = p, #name end
   end
+  price_memo[model] = best or false
   return best
 end
 
@@ -65,7 +69,7 @@ end
 
 -- Drops the loaded price table (tests change EVALUA_PRICES).
 function M.reload_prices()
-  prices = nil
+  prices, price_memo = nil, {}
 end
 
 -- ---------------------------------------------------------------- tokens
