@@ -149,7 +149,16 @@ struct rouge_work {
   size_t dircap;
   char *buf;                  /* one token, lower-cased, stemmed */
   size_t bufcap;
+  /* stem cache across calls: raw token (interned in sraw) -> its stem in
+   * sarena; started over when it holds STEM_CACHE_MAX tokens */
+  struct interner sraw;
+  uint32_t *soff, *slen;
+  uint32_t scap_ids;
+  char *sarena;
+  size_t sused, scap;
 };
+
+#define STEM_CACHE_MAX (1u << 16)
 
 struct rouge_work *rouge_work_new(void)
 {
@@ -166,6 +175,10 @@ void rouge_work_free(struct rouge_work *w)
   for (size_t i = 0; i < sizeof arrs / sizeof arrs[0]; i++) free(arrs[i]->v);
   free(w->dir);
   free(w->buf);
+  intern_free(&w->sraw);
+  free(w->soff);
+  free(w->slen);
+  free(w->sarena);
   free(w);
 }
 
@@ -185,10 +198,55 @@ int rouge_parse_type(const char *name, struct rouge_spec *spec)
 
 /* Appends one token (lower-case ASCII in w->buf[0..n)) to ids, stemmed when
  * asked and longer than 3 characters. */
+/* The stem of the token in w->buf[0..n), through the cache: *out points at
+ * it (valid until the next call). 0, or -1 when out of memory. */
+static int cached_stem(struct rouge_work *w, size_t n, const char **out, size_t *outn)
+{
+  if (w->sraw.n >= STEM_CACHE_MAX) {
+    intern_reset(&w->sraw);
+    w->sused = 0;
+  }
+  uint32_t before = w->sraw.n;
+  int64_t id = intern(&w->sraw, w->buf, n);
+  if (id < 0) return -1;
+  if (w->sraw.n != before) { /* new: stem it and keep the stem */
+    if (w->sraw.n > w->scap_ids) {
+      uint32_t nc = w->scap_ids ? w->scap_ids * 2 : 1024;
+      uint32_t *no = realloc(w->soff, nc * sizeof *no);
+      if (!no) return -1;
+      w->soff = no;
+      uint32_t *nl = realloc(w->slen, nc * sizeof *nl);
+      if (!nl) return -1;
+      w->slen = nl;
+      w->scap_ids = nc;
+    }
+    if (w->sused + n > w->scap) {
+      size_t nc = w->scap ? w->scap * 2 : 65536;
+      while (nc < w->sused + n) nc *= 2;
+      char *na = realloc(w->sarena, nc);
+      if (!na) return -1;
+      w->sarena = na;
+      w->scap = nc;
+    }
+    size_t k = porter_stem(w->buf, n, w->buf); /* w->buf has room for n + 1 */
+    memcpy(w->sarena + w->sused, w->buf, k);
+    w->soff[id] = (uint32_t)w->sused;
+    w->slen[id] = (uint32_t)k;
+    w->sused += k;
+  }
+  *out = w->sarena + w->soff[id];
+  *outn = w->slen[id];
+  return 0;
+}
+
 static int add_token(struct rouge_work *w, size_t n, int stem, struct u32s *ids)
 {
-  if (stem && n > 3) n = porter_stem(w->buf, n, w->buf);
-  int64_t id = intern(&w->tok, w->buf, n);
+  const char *tok = w->buf;
+  if (stem && n > 3) {
+    if (n > 64) n = porter_stem(w->buf, n, w->buf); /* long tokens skip the cache */
+    else if (cached_stem(w, n, &tok, &n)) return -1;
+  }
+  int64_t id = intern(&w->tok, tok, n);
   if (id < 0 || u32_push(ids, (uint32_t)id)) return -1;
   return 0;
 }

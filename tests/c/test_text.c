@@ -422,6 +422,42 @@ static void test_rouge_caps(void)
   free(big);
 }
 
+/* the stem cache starts over when full; stems must not change */
+static void test_stem_cache(void)
+{
+  enum { N = 70000 };
+  char *txt = malloc((size_t)N * 10), *a = malloc((size_t)N * 10), *b = malloc((size_t)N * 10);
+  char *want = malloc((size_t)N * 10);
+  CHECK(txt && a && b && want);
+  if (!txt || !a || !b || !want) return;
+  size_t at = 0, wat = 0;
+  for (int i = 0; i < N; i++) {
+    char w[16];
+    int v = i, k = 0;
+    w[k++] = 'z';
+    for (int d = 0; d < 4; d++) { w[k++] = (char)('a' + v % 26); v /= 26; }
+    memcpy(w + k, i % 2 ? "ing" : "ies", 3);
+    k += 3;
+    memcpy(txt + at, w, (size_t)k);
+    at += (size_t)k;
+    txt[at++] = ' ';
+    char st[16];
+    size_t sn = porter_stem(w, (size_t)k, st);
+    if (wat) want[wat++] = ' ';
+    memcpy(want + wat, st, sn);
+    wat += sn;
+  }
+  want[wat] = '\0';
+  CHECK(rouge_tokens(rw, txt, at, 1, a, (size_t)N * 10) == N);
+  CHECK(rouge_tokens(rw, txt, at, 1, b, (size_t)N * 10) == N);
+  CHECK(strcmp(a, want) == 0);
+  CHECK(strcmp(b, want) == 0);
+  free(txt);
+  free(a);
+  free(b);
+  free(want);
+}
+
 /* invalid UTF-8 never crashes and reads as U+FFFD per bad byte */
 static void test_invalid_utf8(void)
 {
@@ -506,6 +542,7 @@ int main(void)
   test_invalid_utf8();
   test_syllable_cache();
   test_rouge_caps();
+  test_stem_cache();
   text_work_free(tw);
   rouge_work_free(rw);
   return check_done();

@@ -166,26 +166,24 @@ function M.retrieval(kind, score, opts)
 end
 
 -- Membership in list[1..n]: a linear scan for the short lists retrieval rows
--- hold, a set beyond that. Returns a function id -> boolean.
-local function member_of(list, n)
-  if n <= 16 then
-    return function(v)
-      for i = 1, n do if list[i] == v then return true end end
-      return false
-    end
-  end
+-- hold; long lists are looked up in a set made once per row (see as_set).
+local function in_list(list, n, v)
+  for i = 1, n do if list[i] == v then return true end end
+  return false
+end
+
+local function as_set(list, n)
+  if n <= 16 then return nil end
   local set = {}
   for i = 1, n do set[list[i]] = true end
-  return function(v) return set[v] == true end
+  return set
 end
 
 -- The number of distinct ids in list[1..n].
-local function distinct(list, n)
-  if n > 64 then
-    local set, c = {}, 0
-    for i = 1, n do
-      if not set[list[i]] then set[list[i]] = true; c = c + 1 end
-    end
+local function distinct(list, n, set)
+  if set then
+    local c = 0
+    for _ in pairs(set) do c = c + 1 end
     return c
   end
   local d = 0
@@ -200,31 +198,51 @@ end
 -- MLflow: relevant among the first k retrieved (duplicates count) divided by
 -- the number retrieved (not k); 0 when nothing was retrieved.
 function M.precision(pred, np, tgt, nt, k)
-  local m = math.min(k, np)
+  local m = k < np and k or np
   if m == 0 then return 0 end
-  local is_rel = member_of(tgt, nt)
+  local set = as_set(tgt, nt)
   local hits = 0
-  for i = 1, m do if is_rel(pred[i]) then hits = hits + 1 end end
+  for i = 1, m do
+    local d = pred[i]
+    if set then
+      if set[d] then hits = hits + 1 end
+    elseif in_list(tgt, nt, d) then
+      hits = hits + 1
+    end
+  end
   return hits / m
 end
 
 -- MLflow: |set(target) & set(pred[:k])| / |set(target)|; with no targets,
 -- 1 when nothing was retrieved, else 0.
 function M.recall(pred, np, tgt, nt, k)
-  local m = math.min(k, np)
-  local ngt = distinct(tgt, nt)
-  if ngt == 0 then return m == 0 and 1 or 0 end
-  local is_rel = member_of(tgt, nt)
+  local m = k < np and k or np
+  if nt == 0 then return m == 0 and 1 or 0 end
+  local set = as_set(tgt, nt)
   local hits = 0
   for i = 1, m do
-    local d, dup = pred[i], false
-    for j = 1, i - 1 do if pred[j] == d then dup = true; break end end
-    if not dup and is_rel(d) then hits = hits + 1 end
+    local d = pred[i]
+    if not in_list(pred, i - 1, d) then
+      if set then
+        if set[d] then hits = hits + 1 end
+      elseif in_list(tgt, nt, d) then
+        hits = hits + 1
+      end
+    end
   end
-  return hits / ngt
+  return hits / distinct(tgt, nt, set)
 end
 
 local LOG2 = math.log(2)
+local discount = {} -- 1 / log2(i + 1), i = 1, 2, ...
+local function disc(i)
+  local v = discount[i]
+  if not v then
+    v = 1 / (math.log(i + 1) / LOG2)
+    discount[i] = v
+  end
+  return v
+end
 
 -- MLflow's ndcg_at_k: both lists empty 1, one empty 0; else binary-relevance
 -- NDCG over the first k retrieved (sklearn ndcg_score, k = number retrieved,
@@ -233,21 +251,21 @@ local LOG2 = math.log(2)
 function M.ndcg(pred, np, tgt, nt, k)
   if np == 0 and nt == 0 then return 1 end
   if np == 0 or nt == 0 then return 0 end
-  local is_rel = member_of(tgt, nt)
-  local relevant = distinct(tgt, nt)
-  local m = math.min(k, np)
+  local set = as_set(tgt, nt)
+  local relevant = distinct(tgt, nt, set)
+  local m = k < np and k or np
   local dcg = 0
   for i = 1, m do
     local d = pred[i]
-    if is_rel(d) then
-      dcg = dcg + 1 / (math.log(i + 1) / LOG2)
-      for j = 1, i - 1 do
-        if pred[j] == d then relevant = relevant + 1; break end
-      end
+    local rel
+    if set then rel = set[d] == true else rel = in_list(tgt, nt, d) end
+    if rel then
+      dcg = dcg + disc(i)
+      if in_list(pred, i - 1, d) then relevant = relevant + 1 end
     end
   end
   local idcg = 0
-  for i = 1, math.min(m, relevant) do idcg = idcg + 1 / (math.log(i + 1) / LOG2) end
+  for i = 1, (m < relevant and m or relevant) do idcg = idcg + disc(i) end
   if idcg == 0 then return 0 end
   return dcg / idcg
 end
