@@ -68,6 +68,15 @@ for (const c of ['^', '0', 'a', "'s", ' ', '\n']) {
   picked.push(big, ' ' + big, ' ' + big + '\n');
 }
 picked.push('x'.repeat(50000), 'ab'.repeat(3000), 'é'.repeat(2000), '中'.repeat(3000));
+// long pieces that are not repetitive: the heap merge with varied ranks
+{
+  let st = 777;
+  const r = () => ((st = (Math.imul(st, 1103515245) + 12345) >>> 0) >>> 8) / 16777216;
+  const from = (chars, n) => Array.from({ length: n }, () => chars[Math.floor(r() * chars.length)]).join('');
+  const lower = [...'abcdefghijklmnopqrstuvwxyz'], latin = [...'aeiounrstlcdmpéñüçàò'];
+  picked.push(from(lower, 3000), from(lower, 700), from(latin, 1500), from([...'.,;:!?-()[]{}<>*&^%$#@'], 2000),
+    from([...'aAbBcCdDeEéÉ'], 1200), ' ' + from(lower, 400), from([...' \t'], 600) + 'x');
+}
 {
   const out = ['# hand-picked cases; ids from npm tiktoken@1.0.22'];
   for (const e of ENCS) for (const s of picked) out.push(line(e, Buffer.from(s, 'utf8'), ids(e, s)));
