@@ -79,6 +79,10 @@ h.case("openai build_request: completions shape and bad arguments", function()
     { model = "m", messages = { { content = "x" } } })
   h.raises("openai.chat: messages[1].content must be a string or a list of parts, got number",
     oa.build_request, { model = "m", messages = { { role = "user", content = 5 } } })
+  h.raises("openai.chat: stream = true is not supported (answers are read whole)", oa.build_request,
+    { model = "m", messages = { { role = "user", content = "x" } }, params = { stream = true } })
+  h.raises("anthropic.chat: stream = true is not supported", an.build_request,
+    { model = "m", messages = { { role = "user", content = "x" } }, params = { stream = true } })
   h.raises("openai.chat: 'model' must be a non-empty string", oa.build_request,
     { messages = { { role = "user", content = "x" } } })
 end)

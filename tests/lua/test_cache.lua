@@ -54,6 +54,11 @@ h.case("cache path honours --cache, XDG_CACHE_HOME, HOME", function()
   h.eq(out, d .. "/.cache/evalua/cache.db\n")
   rc, out = h.evalua({ "--cache", d .. "/c.db", "-e", code }, { HOME = d })
   h.eq(out, d .. "/c.db\n")
+  -- stats on a cache that does not exist yet reports it and creates nothing
+  rc, out = h.evalua({ "cache", "stats", "--cache", d .. "/none.db" })
+  h.eq(rc, 0)
+  h.eq(out, "path        " .. d .. "/none.db (no cache file yet)\nentries     0\n")
+  h.eq(h.read(d .. "/none.db"), nil)
 end)
 
 -- ------------------------------------------------------------ end to end

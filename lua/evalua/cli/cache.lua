@@ -19,6 +19,16 @@ function M.main(args)
   if #pos > 1 then util.usage("cache: unexpected argument '" .. pos[2] .. "'") end
   local cache = require "evalua.cache"
   if cmd == "stats" then
+    if require("lfs").attributes(cache.path(), "mode") == nil then
+      -- no file yet: say so rather than create one
+      if opts.json then
+        print(require("cjson").encode{ path = cache.path(), entries = 0, exists = false })
+      else
+        print(string.format("path        %s (no cache file yet)", cache.path()))
+        print("entries     0")
+      end
+      return 0
+    end
     local s, err = cache.stats()
     if not s then util.fail(err) end
     cache.close()

@@ -47,6 +47,9 @@ function M.build_request(args)
   end
   if msgs[1] == nil then error(api .. ": 'messages' needs a user message besides the system ones", 2) end
 
+  if args.params and args.params.stream then
+    error(api .. ": stream = true is not supported (answers are read whole)", 2)
+  end
   local body = {}
   for k, v in pairs(args.params or {}) do
     if not openai_only[k] then body[k] = v end
@@ -62,6 +65,7 @@ function M.build_request(args)
     body.max_completion_tokens = nil
   end
   if body.max_tokens == nil then body.max_tokens = M.default_max_tokens end
+  body.stream = nil
   body.model = args.model
   body.messages = msgs
   if #system > 0 then body.system = table.concat(system, "\n\n") end

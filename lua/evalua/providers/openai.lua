@@ -50,6 +50,8 @@ function M.build_request(args)
   local kind = args.kind or "chat"
   local azure = args.api_type == "azure"
   local body = common.copy(args.params)
+  if body.stream then error(api .. ": stream = true is not supported (answers are read whole)", 2) end
+  body.stream = nil
   if kind == "chat" then
     check_messages(api, args.messages)
     body.messages = args.messages
