@@ -724,7 +724,7 @@ static void complete(http_engine *e, http_xfer *x, CURLcode rc)
     retry = retryable_curl(rc);
   }
   if (retry && x->attempts < max) {
-    long ra = status == 429 || status == 503 ? retry_after_ms(x) : -1;
+    long ra = rc == CURLE_OK ? retry_after_ms(x) : -1;
     if (ra > e->cfg.retry_after_max_ms) ra = e->cfg.retry_after_max_ms;
     long d = sched_backoff_ms(x->attempts, e->cfg.backoff_base_ms, e->cfg.backoff_max_ms, ra, &e->rng);
     x->due_us = sched_now_us() + (uint64_t)d * 1000u;

@@ -55,7 +55,17 @@ typedef struct state {
   http_stats base;
   double tokens_reported, tokens_base;
   long rows_done, rows_total;
+  long waiting;             /* tasks waiting for a request (the progress "in flight") */
 } state;
+
+/* Cancels the transfer a task waits for. */
+static void cancel_wait(state *S, task *t)
+{
+  if (!t->wait) return;
+  if (!http_xfer_is_sleep(t->wait)) S->waiting--;
+  http_cancel(S->e, t->wait);
+  t->wait = NULL;
+}
 
 /* ---- state ---- */
 
@@ -98,8 +108,7 @@ static void group_free(lua_State *L, state *S, group *g)
  * The coroutine is left to the garbage collector. */
 static void task_free(lua_State *L, state *S, task *t)
 {
-  if (t->wait) http_cancel(S->e, t->wait);
-  t->wait = NULL;
+  cancel_wait(S, t);
   if (t->child) { /* nobody will collect this nested map's results */
     t->child->parent = NULL;
     t->child->orphan = 1;
@@ -115,6 +124,7 @@ static void task_free(lua_State *L, state *S, task *t)
 static void reset_all(lua_State *L, state *S)
 {
   while (S->tasks) task_free(L, S, S->tasks);
+  S->waiting = 0;
   while (S->g_head) group_free(L, S, S->g_head);
   S->current = NULL;
 }
@@ -139,7 +149,7 @@ static void progress_fill(state *S, sched_progress *p)
   p->done = S->rows_done;
   p->total = S->rows_total;
   p->requests = st.requests - S->base.requests;
-  p->inflight = st.inflight;
+  p->inflight = S->waiting;
   p->retries = st.retries - S->base.retries;
   p->failures = st.failures - S->base.failures;
   double reported = S->tokens_reported - S->tokens_base;
@@ -373,6 +383,7 @@ static void deliver(lua_State *L, state *S, http_xfer *x)
 {
   task *t = http_xfer_owner(x);
   t->wait = NULL;
+  if (!http_xfer_is_sleep(x)) S->waiting--;
   int n = http_xfer_is_sleep(x) ? 0 : push_result(t->co, x);
   http_xfer_free(S->e, x);
   resume(L, S, t, n);
@@ -389,6 +400,7 @@ static void run_loop(lua_State *L, state *S, group *g)
     if (g->finished) break;
     long wait = S->progress && S->tty ? 200 : 1000;
     if (started) wait = 0; /* new tasks may have armed transfers: look first */
+    progress_draw(S, 0);
     if (http_step(S->e, wait, err, sizeof err)) {
       S->looping = 0;
       http_fail_all(S->e, err);
@@ -401,7 +413,6 @@ static void run_loop(lua_State *L, state *S, group *g)
       deliver(L, S, x);
       delivered++;
     }
-    progress_draw(S, 0);
     if (!g->finished && !started && !delivered && http_pending(S->e) == 0) {
       int spawnable = 0;
       for (group *q = S->g_head; q; q = q->next)
@@ -443,10 +454,7 @@ static group *group_new(lua_State *L, state *S, lua_Integer n, int fn_idx, long 
  * get its answer: drop it. */
 static void drop_stale_wait(state *S, task *t)
 {
-  if (t->wait) {
-    http_cancel(S->e, t->wait);
-    t->wait = NULL;
-  }
+  cancel_wait(S, t);
 }
 
 /* _map(n, fn, limit, progress) -> results, errors (yields inside a task) */
@@ -575,6 +583,7 @@ static int l_request(lua_State *L)
   http_xfer *x = http_submit(e, &req, S->current, err, sizeof err);
   if (!x) return luaL_error(L, "%s", err);
   S->current->wait = x;
+  S->waiting++;
   lua_settop(L, 0);
   lua_pushlightuserdata(L, SENTINEL);
   return lua_yield(L, 1); /* resumed by deliver with response | nil, err */
