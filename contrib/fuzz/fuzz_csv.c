@@ -2,6 +2,7 @@
  * options; the rest is the file. Whatever parses must write back as CSV that
  * reads again to the same cells, as JSON that parses, and preview. */
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -41,6 +42,21 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
   o.sep = (data[0] & 2) ? ';' : (data[0] & 4) ? '\t' : ',';
   tbl_err err;
   tbl *t = tbl_read_csv_mem((const char *)data + 1, size - 1, "fuzz.csv", &o, &err);
+  /* the chunked reader agrees, at a small chunk size picked by the input */
+  FILE *fp = size > 1 ? fmemopen((void *)(data + 1), size - 1, "rb") : NULL;
+  if (fp) {
+    tbl_csv_opts oc = o;
+    oc.chunk = 1 + (data[0] >> 3);
+    tbl_err ferr;
+    tbl *ft = tbl_read_csv_file(fp, "fuzz.csv", &oc, &ferr);
+    fclose(fp);
+    if ((ft == NULL) != (t == NULL)) abort();
+    if (ft) same_or_die(t, ft);
+    else if (strcmp(err.msg, ferr.msg) != 0 && !strstr(err.msg, "invalid UTF-8") &&
+             !strstr(ferr.msg, "invalid UTF-8"))
+      abort(); /* only where the first error is found may differ */
+    tbl_free(ft);
+  }
   if (!t) {
     if (strncmp(err.msg, "read_csv: fuzz.csv", 18) != 0) abort(); /* errors name the file */
     return 0;

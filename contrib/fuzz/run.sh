@@ -1,5 +1,5 @@
 #!/bin/sh
-# Runs the libFuzzer targets for the table readers, each for SECONDS
+# Runs the libFuzzer targets for the table readers and the judge-answer parser, each for SECONDS
 # (default 60): configures a clang build in build-fuzz/ (EVALUA_FUZZ=ON),
 # builds fuzz_csv and fuzz_json, and runs them on a copy of the committed
 # seed corpus. Exits non-zero when a target finds a crash.
@@ -18,11 +18,11 @@ if ! command -v clang >/dev/null; then
   command -v clang >/dev/null || { echo "fuzz: clang not found (apt-get install clang)" >&2; exit 2; }
 fi
 cmake -S "$root" -B "$build" -DCMAKE_C_COMPILER=clang -DEVALUA_FUZZ=ON -DCMAKE_BUILD_TYPE=Debug >/dev/null
-cmake --build "$build" --target fuzz_csv fuzz_json -j "$(nproc 2>/dev/null || echo 2)"
+cmake --build "$build" --target fuzz_csv fuzz_json fuzz_judge -j "$(nproc 2>/dev/null || echo 2)"
 work=$(mktemp -d /tmp/evalua-fuzz.XXXXXX)
 trap 'rm -rf "$work"' EXIT
 status=0
-for t in csv json; do
+for t in csv json judge; do
   mkdir -p "$work/$t" "$work/$t-artifacts"
   cp "$here/corpus/$t/"* "$work/$t/"
   echo "fuzz: fuzz_$t for ${secs}s"
