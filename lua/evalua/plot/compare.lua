@@ -59,6 +59,10 @@ local function panel(p, opts, m, name, runs, px_w, px_h)
   p:wind(0, #runs, ymin, ymax)
   p:rgb(table.unpack(plot.track))
   for y = ymin, ymax + step / 2, step do p:join(0, y, #runs, y) end
+  if ymin < 0 then
+    p:rgb(table.unpack(plot.muted))
+    p:join(0, 0, #runs, 0)
+  end
   for r = 1, #runs do
     local v = opts.values[r][m]
     local x0, x1 = r - 1 + 0.18, r - 0.18
