@@ -14,6 +14,7 @@ M.adapter = adapter
 local CALL_FIELDS = { model = true, messages = true, base_url = true, api_key = true,
   extra_headers = true, timeout_ms = true, organization = true, api_type = true,
   deployment = true, api_version = true, url = true, proxy_url = true, json_schema = true,
+  azure_ad = true,
   params = true, parameters = true }
 
 local function env(name)
@@ -44,6 +45,7 @@ function M.resolve_args(t, api)
   local key_env
   if AZURE[api_type] then
     args.api_type = "azure"
+    args.azure_ad = t.azure_ad or api_type ~= "azure"
     args.base_url = t.base_url or env("AZURE_OPENAI_ENDPOINT") or env("OPENAI_API_BASE")
       or env("OPENAI_BASE_URL")
     if not args.base_url and not args.url then

@@ -65,6 +65,10 @@ h.case("openai build_request: azure url, api-key header, no model in body", func
   h.eq(req.headers["api-key"], "azkey")
   h.eq(req.headers.Authorization, nil)
   h.eq(cjson.decode(req.body).model, nil)
+  req = oa.build_request{ api_type = "azure", azure_ad = true, base_url = "https://r.example/",
+    deployment = "d", api_key = "entra-token", messages = { { role = "user", content = "x" } } }
+  h.eq(req.headers.Authorization, "Bearer entra-token")
+  h.eq(req.headers["api-key"], nil)
   req = oa.build_request{ api_type = "azure", base_url = "https://r.example", model = "dep2",
     messages = { { role = "user", content = "x" } } }
   h.eq(req.url, "https://r.example/openai/deployments/dep2/chat/completions?api-version=" .. oa.default_azure_api_version)

@@ -42,7 +42,8 @@ end
 
 -- Builds the HTTP request. args: model, messages (chat) or prompt
 -- (kind = "completions"), params (sampling parameters merged into the body),
--- base_url, api_key, organization, api_type ("openai" | "azure"),
+-- base_url, api_key, organization, api_type ("openai" | "azure"), azure_ad
+-- (Azure with an Entra ID token: sent as a bearer token, not api-key),
 -- deployment, api_version, url (a full URL that replaces the computed one),
 -- extra_headers, json_schema, timeout_ms, api (name used in errors).
 function M.build_request(args)
@@ -89,7 +90,7 @@ function M.build_request(args)
 
   local headers = { ["Content-Type"] = "application/json" }
   if args.api_key and args.api_key ~= "" then
-    if azure then headers["api-key"] = args.api_key
+    if azure and not args.azure_ad then headers["api-key"] = args.api_key
     else headers["Authorization"] = "Bearer " .. args.api_key end
   end
   if args.organization and args.organization ~= "" then
