@@ -455,15 +455,21 @@ h.case("errors: transport failures, 401 aborts the run, keys never shown", funct
   sched.abort = function(msg) aborted = msg end
   text, err = chat{ model = "m", base_url = "http://127.0.0.1:1/status401", api_key = "sk-test-SECRET",
     messages = { { role = "user", content = "a" } } }
-  sched.abort = saved
   h.eq(text, nil)
   h.eq(err, "openai.chat: HTTP 401 from http://127.0.0.1:1/status401/chat/completions: bad key Bearer ***")
   h.eq(aborted, err)
-  -- the real service without a key raises naming the variable (nothing is sent)
+  -- the real service without a key raises naming the variable, stops the
+  -- run, and sends nothing
   local n = #sent
+  aborted = nil
   h.raises("openai.chat: OPENAI_API_KEY is not set", chat, { model = "m", messages = { { role = "user", content = "zz" } } })
+  h.eq(aborted, "openai.chat: OPENAI_API_KEY is not set")
   h.raises("anthropic.chat: ANTHROPIC_API_KEY is not set", require("evalua.anthropic").chat,
     { model = "c", messages = { { role = "user", content = "zz" } } })
+  models.register_endpoint("needkey", { base_url = BASE, api_key_env = "EVALUA_TEST_UNSET_KEY" })
+  h.raises("endpoints:/needkey: EVALUA_TEST_UNSET_KEY is not set", models.chat, "endpoints:/needkey",
+    { { role = "user", content = "zz" } })
+  sched.abort = saved
   h.eq(#sent, n)
 end)
 
