@@ -32,6 +32,7 @@ struct tok_encoding {
   unsigned char *pool;
   uint64_t *slots;      /* hash tag << 32 | (rank + 1); 0 = empty */
   uint64_t mask;
+  uint32_t *pair_rank;  /* [b0 << 8 | b1]: rank of each 2-byte token */
   uint32_t byte_rank[256];
 };
 
@@ -43,9 +44,9 @@ static const struct special o200k_specials[] = {
 
 static struct tok_encoding encodings[] = {
   {"cl100k_base", "engine/data/cl100k_base.tiktoken", SCAN_CL100K, 100277,
-   cl100k_specials, PTHREAD_ONCE_INIT, NULL, 0, NULL, NULL, NULL, 0, {0}},
+   cl100k_specials, PTHREAD_ONCE_INIT, NULL, 0, NULL, NULL, NULL, 0, NULL, {0}},
   {"o200k_base", "engine/data/o200k_base.tiktoken", SCAN_O200K, 200019,
-   o200k_specials, PTHREAD_ONCE_INIT, NULL, 0, NULL, NULL, NULL, 0, {0}},
+   o200k_specials, PTHREAD_ONCE_INIT, NULL, 0, NULL, NULL, NULL, 0, NULL, {0}},
 };
 #define N_ENCODINGS (sizeof encodings / sizeof encodings[0])
 
@@ -80,10 +81,33 @@ static inline uint64_t hash_bytes(const unsigned char *p, size_t n)
 
 #define NO_RANK UINT32_MAX
 
+/* a[0..n) == b[0..n) without a libc call for the usual short tokens: two
+ * overlapping loads cover 4..16 bytes and never read outside either range */
+static inline int same_bytes(const unsigned char *a, const unsigned char *b, size_t n)
+{
+  if (n >= 8 && n <= 16) {
+    uint64_t x0, y0, x1, y1;
+    memcpy(&x0, a, 8), memcpy(&y0, b, 8), memcpy(&x1, a + n - 8, 8), memcpy(&y1, b + n - 8, 8);
+    return ((x0 ^ y0) | (x1 ^ y1)) == 0;
+  }
+  if (n >= 4 && n < 8) {
+    uint32_t x0, y0, x1, y1;
+    memcpy(&x0, a, 4), memcpy(&y0, b, 4), memcpy(&x1, a + n - 4, 4), memcpy(&y1, b + n - 4, 4);
+    return ((x0 ^ y0) | (x1 ^ y1)) == 0;
+  }
+  if (n < 4) {
+    for (size_t i = 0; i < n; i++)
+      if (a[i] != b[i]) return 0;
+    return 1;
+  }
+  return memcmp(a, b, n) == 0;
+}
+
 /* rank of the byte string p[0..n), or NO_RANK */
 static inline uint32_t rank_of(const tok_encoding *e, const unsigned char *p, size_t n)
 {
   if (n == 1) return e->byte_rank[p[0]];
+  if (n == 2) return e->pair_rank[p[0] << 8 | p[1]];
   uint64_t h = hash_bytes(p, n);
   uint64_t tag = h >> 32, i = h & e->mask;
   for (;;) {
@@ -91,7 +115,7 @@ static inline uint32_t rank_of(const tok_encoding *e, const unsigned char *p, si
     if (!s) return NO_RANK;
     if ((s >> 32) == tag) {
       uint32_t r = (uint32_t)s - 1;
-      if (e->off[r + 1] - e->off[r] == n && memcmp(e->pool + e->off[r], p, n) == 0) return r;
+      if (e->off[r + 1] - e->off[r] == n && same_bytes(e->pool + e->off[r], p, n)) return r;
     }
     i = (i + 1) & e->mask;
   }
@@ -132,9 +156,11 @@ static void free_tables(tok_encoding *e)
   free(e->off);
   free(e->pool);
   free(e->slots);
+  free(e->pair_rank);
   e->off = NULL;
   e->pool = NULL;
   e->slots = NULL;
+  e->pair_rank = NULL;
 }
 
 /* Parses the embedded "<base64> <rank>\n" file; ranks must be 0..n-1, each
@@ -162,7 +188,8 @@ static void build_one(tok_encoding *e)
   while (cap < (uint64_t)lines * 2) cap <<= 1;
   e->mask = cap - 1;
   e->slots = calloc(cap, sizeof *e->slots);
-  if (!e->off || !tmp_off || !tmp_len || !raw || !e->slots) {
+  e->pair_rank = malloc(65536 * sizeof *e->pair_rank);
+  if (!e->off || !tmp_off || !tmp_len || !raw || !e->slots || !e->pair_rank) {
     e->err = "out of memory building the rank table";
     goto fail;
   }
@@ -210,12 +237,18 @@ static void build_one(tok_encoding *e)
   }
   e->off[lines] = o;
   for (int b = 0; b < 256; b++) e->byte_rank[b] = NO_RANK;
+  for (int b = 0; b < 65536; b++) e->pair_rank[b] = NO_RANK;
   for (uint32_t r = 0; r < e->n_ranks; r++) {
     const unsigned char *p = e->pool + e->off[r];
     size_t n = e->off[r + 1] - e->off[r];
     if (n == 1) {
       if (e->byte_rank[p[0]] != NO_RANK) goto dup;
       e->byte_rank[p[0]] = r;
+      continue;
+    }
+    if (n == 2) {
+      if (e->pair_rank[p[0] << 8 | p[1]] != NO_RANK) goto dup;
+      e->pair_rank[p[0] << 8 | p[1]] = r;
       continue;
     }
     uint64_t h = hash_bytes(p, n), i = h & e->mask;
@@ -559,10 +592,11 @@ static inline void emit(struct sink *k, uint32_t id)
  * ranks[i] the rank of the pair starting at part i */
 static void bpe_small(const tok_encoding *e, const unsigned char *p, size_t n, struct sink *k)
 {
-  uint32_t start[SMALL_PIECE + 1], rank[SMALL_PIECE];
+  uint32_t start[SMALL_PIECE + 1], rank[SMALL_PIECE], token[SMALL_PIECE];
   size_t m = n; /* number of parts */
   for (size_t i = 0; i <= n; i++) start[i] = (uint32_t)i;
-  for (size_t i = 0; i + 1 < n; i++) rank[i] = rank_of(e, p + i, 2);
+  for (size_t i = 0; i + 1 < n; i++) rank[i] = e->pair_rank[p[i] << 8 | p[i + 1]];
+  for (size_t i = 0; i < n; i++) token[i] = e->byte_rank[p[i]];
   rank[n - 1] = NO_RANK;
   for (;;) {
     uint32_t best = NO_RANK;
@@ -570,14 +604,16 @@ static void bpe_small(const tok_encoding *e, const unsigned char *p, size_t n, s
     for (size_t i = 0; i + 1 < m; i++)
       if (rank[i] < best) best = rank[i], bi = i;
     if (best == NO_RANK) break;
-    /* merge part bi with bi+1 */
+    /* merge part bi with bi+1: the merged part is the token `best` */
     memmove(start + bi + 1, start + bi + 2, (m - bi - 1) * sizeof *start);
     memmove(rank + bi + 1, rank + bi + 2, (m - bi - 2) * sizeof *rank);
+    memmove(token + bi + 1, token + bi + 2, (m - bi - 2) * sizeof *token);
+    token[bi] = best;
     m--;
     rank[bi] = bi + 1 < m ? rank_of(e, p + start[bi], start[bi + 2] - start[bi]) : NO_RANK;
     if (bi > 0) rank[bi - 1] = rank_of(e, p + start[bi - 1], start[bi + 1] - start[bi - 1]);
   }
-  for (size_t i = 0; i < m; i++) emit(k, rank_of(e, p + start[i], start[i + 1] - start[i]));
+  for (size_t i = 0; i < m; i++) emit(k, token[i]);
 }
 
 /* the same merge order for long pieces in O(n log n): a linked list of parts
