@@ -37,6 +37,10 @@ typedef struct {
   char errmsg[4096];   /* plabort writes here (sprintf, no bound: keep it big) */
 } Plot;
 
+/* PLplot has PL_NSTREAMS (100) streams and keeps 0 as its default one */
+#define PLOT_MAX_OPEN 99
+static int open_plots;
+
 /* the method running now; plexit longjmps here instead of exiting */
 static jmp_buf *active_jmp;
 static char exit_msg[512];
@@ -107,6 +111,7 @@ static int plot_release(lua_State *L)
   if (h->strm < 0) return 0;
   PLGUARD(h, plend1());
   h->strm = -1;
+  open_plots--;
   plsstrm(0);
   return 0;
 }
@@ -119,6 +124,7 @@ static int plot_close(lua_State *L)
   int was_broken = h->broken;
   PLGUARD(h, plend1());
   h->strm = -1;
+  open_plots--;
   plsstrm(0);
   if (h->broken && !was_broken) {
     lua_pushfstring(L, "plot.close: %s", exit_msg[0] ? exit_msg : "plplot failed");
@@ -207,10 +213,14 @@ static int pl_open(lua_State *L)
   h->errmsg[0] = '\0';
   luaL_setmetatable(L, PLOT_MT);
   plsexit(on_plexit);
-  PLINT s;
+  /* checked here: PLplot would print a warning of its own */
+  if (open_plots >= PLOT_MAX_OPEN)
+    return luaL_error(L, "plot.open: too many plots open at once (%d)", PLOT_MAX_OPEN);
+  PLINT s = -1;
   plmkstrm(&s);
   if (s < 0) return luaL_error(L, "plot.open: too many plots open at once");
   h->strm = s;
+  open_plots++;
   start_stream(h, dev, file, (PLINT)w, (PLINT)ht);
   check_errors(L, h, "open");
   return 1;

@@ -167,6 +167,22 @@ h.case("pl: errors", function()
   p:wind(0, 1, 0, 1)
 end)
 
+h.case("pl: at most 99 plots open at once, quietly", function()
+  local s = h.write(dir .. "/many.lua", string.format([[
+    local pl = require "evalua.plot.pl"
+    local ps = {}
+    for i = 1, 99 do ps[i] = pl.open { file = %q .. i .. ".svg", width = 40, height = 40 } end
+    local ok, err = pcall(pl.open, { file = %q, width = 40, height = 40 })
+    assert(not ok and err == "plot.open: too many plots open at once (99)", tostring(err))
+    ps[1]:close()
+    ps[1] = pl.open { file = %q, width = 40, height = 40 }
+    for _, p in ipairs(ps) do p:close() end
+  ]], dir .. "/many", dir .. "/many100.svg", dir .. "/many100.svg"))
+  local code, out, err = h.evalua({ s })
+  h.eq(code, 0, "exit: " .. err)
+  h.eq(out .. err, "", "output")
+end)
+
 h.case("plotting prints nothing", function()
   local s = h.write(dir .. "/quiet.lua", string.format([[
     local plot = require "evalua.plot"
