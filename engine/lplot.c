@@ -165,6 +165,19 @@ static lua_Integer opt_int_field(lua_State *L, int t, const char *k, lua_Integer
   return v;
 }
 
+/* Whether PLplot has the device (a missing driver would make plinit ask
+ * for one on stdin). */
+static int have_device(const char *dev)
+{
+  PLCHAR_VECTOR menu[128], names[128];
+  PLCHAR_VECTOR *pm = menu, *pn = names;
+  int n = 128;
+  plgDevs(&pm, &pn, &n);
+  for (int i = 0; i < n; i++)
+    if (names[i] && strcmp(names[i], dev) == 0) return 1;
+  return 0;
+}
+
 /* Sets up and starts h's stream; kept apart from pl_open so that no local
  * of pl_open lives across the setjmp. */
 static void start_stream(Plot *h, const char *dev, const char *file, PLINT w, PLINT ht)
@@ -201,6 +214,8 @@ static int pl_open(lua_State *L)
   if (!dev) return luaL_error(L, "plot.open: '%s': unknown file type (use .png, .svg or .pdf)", file);
   if (strcmp(dev, "pngcairo") != 0 && strcmp(dev, "svgcairo") != 0 && strcmp(dev, "pdfcairo") != 0)
     return luaL_error(L, "plot.open: unknown device '%s' (pngcairo, svgcairo or pdfcairo)", dev);
+  if (!have_device(dev))
+    return luaL_error(L, "plot.open: PLplot has no '%s' device (install plplot-driver-cairo)", dev);
   /* PLplot prompts on stdin or exits when it cannot open the file: check first */
   FILE *f = fopen(file, "wb");
   if (!f) return luaL_error(L, "plot.open: cannot open '%s': %s", file, strerror(errno));
