@@ -434,6 +434,27 @@ h.case("progress: one summary line on a non-terminal stderr, none with --quiet",
   h.eq(err, "", "quiet stderr")
 end)
 
+h.case("progress: a redrawn line when stderr is a terminal", function()
+  if not os.execute("command -v script >/dev/null 2>&1") then
+    print("skip: no script(1) to give the test a terminal")
+    return
+  end
+  local slow = testserver.start{ latency_ms = 100 }
+  local script = h.tmpdir() .. "/p.lua"
+  h.write(script, [[
+    local sched, http = require "evalua.sched", require "evalua.http"
+    sched.map(16, function(i)
+      return http.request{ url = os.getenv("TS_URL") .. "/v1/chat/completions", body = "{}", tokens = 10 }
+    end, { limit = 2 })
+  ]])
+  local code, out = h.sh("TS_URL=" .. h.quote(slow.url) .. " script -qec " ..
+    h.quote(h.quote(h.bin) .. " " .. h.quote(script)) .. " /dev/null")
+  h.eq(code, 0, "exit")
+  assert(out:find("\r\27%[Krows %d+/16 %(%d+%%%)  %d+ req/s  2 in flight  0 retries  ~%d+ tokens"), out)
+  assert(out:find("\r\27%[Kevalua: 16 rows in [%d.]+s: 16 requests"), out)
+  slow:stop()
+end)
+
 h.case("a large map keeps memory flat and finishes", function()
   setup{ concurrency = 64 }
   ts:reset()
