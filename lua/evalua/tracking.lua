@@ -403,15 +403,47 @@ local function owner_gone(row)
   return not store.process_alive(row.owner_pid)
 end
 
+-- A second (third, ...) evaluate into the same active run sees its cells
+-- under "eval<k>/" so it does not take the first call's rows for its own.
+local cell_methods = { cells = true, put_cell = true, put_cells = true, missing_rows = true }
+
+local function namespaced(run, ns)
+  return setmetatable({ id = run.id, name = run.name, experiment = run.experiment,
+    resumed = run.resumed, owned = false, ns = ns }, { __index = function(_, k)
+    local f = Run[k]
+    if type(f) ~= "function" then return run[k] end
+    if cell_methods[k] then
+      return function(_, key, ...) return f(run, ns .. tostring(key), ...) end
+    end
+    if k == "put_row" then
+      return function(_, row, kv)
+        local p = {}
+        for key, v in pairs(kv) do p[ns .. tostring(key)] = v end
+        return f(run, row, p)
+      end
+    end
+    return function(_, ...) return f(run, ...) end
+  end })
+end
+
+local evaluate_calls = 0 -- run_for_evaluate calls of this process
+
 function M.run_for_evaluate(f)
   f = f or {}
-  local ph = params_hash(f.params)
+  evaluate_calls = evaluate_calls + 1
+  -- the call's ordinal is part of the match, so the 2nd evaluate of a script
+  -- never resumes the run of the 1st (their params may be the same)
+  local ph = params_hash({ f.params or {}, evaluate_calls })
   local r
   if active then
     r = active
     get_db():run("UPDATE runs SET data_hash = coalesce(data_hash, ?), params_hash = coalesce(params_hash, ?),"
       .. " nrows = coalesce(nrows, ?) WHERE id = ?", f.data_hash, ph, f.n_rows, r.id)
     r.owned = false
+    r.evaluations = (r.evaluations or 0) + 1
+    last_run_id = r.id
+    if r.evaluations > 1 then return namespaced(r, "eval" .. r.evaluations .. "/") end
+    return r
   else
     local row
     r, row = take_resume("evaluate")

@@ -318,6 +318,63 @@ h.case("automatic resume of an unfinished run with the same script and data", fu
   assert(out:find("false\nwrote 10\n", 1, true), out)
 end)
 
+h.case("the 2nd evaluate of a script resumes only the 2nd's run", function()
+  local d = h.tmpdir()
+  local db = d .. "/two.db"
+  local s = h.write(d .. "/two.lua", [[
+local tracking = require "evalua.tracking"
+for call = 1, 2 do
+  local run = tracking.run_for_evaluate{ data_hash = "same", params = { model = "m" }, n_rows = 10 }
+  io.stdout:write(call, " ", run.id, " ", tostring(run.resumed), "\n")
+  local done, w = run:cells("pred"), 0
+  for i = 1, 10 do
+    if done[i] == nil then
+      run:put_cell("pred", i, call * 100 + i)
+      w = w + 1
+      if call == 2 and os.getenv("STOP") and w >= 3 then io.stdout:flush() os.exit(3, false) end
+    end
+  end
+  io.stdout:write("wrote ", w, "\n")
+  run:evaluate_done()
+end
+]])
+  local code, out = h.evalua({ "--store", db, s }, { STOP = "1" })
+  h.eq(code, 3, "killed in the 2nd call")
+  local first1, second1 = out:match("^1 (%x+) false\nwrote 10\n2 (%x+) false\n$")
+  assert(first1 and second1, out)
+  code, out = h.evalua({ "--store", db, s })
+  h.eq(code, 0, "rerun")
+  local first2, second2 = out:match("^1 (%x+) false\nwrote 10\n2 (%x+) true\nwrote 7\n$")
+  assert(first2 and second2, out)
+  assert(first2 ~= first1 and first2 ~= second1, "the 1st call made a fresh run")
+  h.eq(second2, second1, "the 2nd call resumed its own run")
+  config.store_path = db
+  tracking.close()
+  local cells = tracking.load_cells(second1, "pred")
+  for i = 1, 10 do h.eq(cells[i], 200 + i, "row " .. i .. " of the 2nd call") end
+end)
+
+h.case("two evaluates into one active run keep their cells apart", function()
+  fresh_store()
+  local run = tracking.start_run{ run_name = "both" }
+  local a = tracking.run_for_evaluate{ data_hash = "x", n_rows = 2 }
+  h.eq(a, run, "the 1st evaluate uses the active run itself")
+  a:put_cell("pred", 1, "first")
+  local b = tracking.run_for_evaluate{ data_hash = "x", n_rows = 2 }
+  h.eq(b.id, run.id, "same run")
+  h.eq(b.owned, false, "not owned")
+  h.eq(b:cells("pred")[1], nil, "the 2nd evaluate does not see the 1st's rows")
+  b:put_cell("pred", 1, "second")
+  b:put_row(2, { pred = "second-2" })
+  h.eq(a:cells("pred")[1], "first", "the 1st's rows are untouched")
+  h.eq(tracking.load_cells(run.id, "eval2/pred")[1], "second", "stored under eval2/")
+  h.same(b:missing_rows("pred", 3), { 3 }, "missing rows of the 2nd")
+  b:evaluate_done()
+  h.eq(tracking.active_run(), run, "evaluate_done keeps the script's run")
+  h.eq(tracking.last_run_id(), run.id, "the gates look at it")
+  run:finish()
+end)
+
 h.case("--resume RUN_ID continues that run; other data is refused", function()
   local d = h.tmpdir()
   local db = d .. "/r.db"
