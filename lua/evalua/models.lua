@@ -108,9 +108,10 @@ function M.send(call)
       accounting.record{ provider = call.provider, model = call.model, unsent = true }
       return nil, aborted
     end
-    local msg = tostring(terr)
-    local url = common.scrub_url(req.url)
-    if not msg:find(url, 1, true) then msg = url .. ": " .. msg end
+    -- the engine's own message names the method and URL; it reads better
+    -- under the adapter's name than under "http.request"
+    local msg = tostring(terr):gsub("^http%.request: ", "")
+    if not msg:find("https?://") then msg = common.scrub_url(req.url) .. ": " .. msg end
     accounting.record{ provider = call.provider, model = call.model, failed = true }
     return nil, api .. ": " .. scrub_secret(msg, args.api_key)
   end

@@ -251,6 +251,21 @@ end
   end
 end)
 
+h.case("a request the scheduler gives up on names the attempts", function()
+  local script = h.write(dir .. "/giveup.lua", [[
+require("evalua.http").configure{ max_attempts = 2, backoff_base_ms = 5, backoff_max_ms = 10 }
+local text, err = require("evalua.openai").chat{ model = "m", messages = { { role = "user", content = "down" } },
+  extra_headers = { ["x-evalua-fault"] = "503", ["x-evalua-fault-count"] = "100" } }
+print(text, err)
+]])
+  ts:reset()
+  local rc, out, err = h.evalua({ "--cache", db, script }, env())
+  h.eq(rc, 0, err)
+  h.eq(out:match("^nil\topenai%.chat: POST " .. ts.url:gsub("%p", "%%%0") ..
+    "/v1/chat/completions: gave up after 2 attempts %(last: HTTP 503") ~= nil, true, out)
+  h.eq(ts:stats().requests, 2)
+end)
+
 h.case("a wrong key stops the run early with one clear message", function()
   ts:reset()
   local rc, out, err = run({ "--no-cache", "--concurrency", "4" }, { OPENAI_API_KEY = "sk-wrong" }, { "200" })
