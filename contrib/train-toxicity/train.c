@@ -4,15 +4,18 @@
  *
  *   evalua-train-toxicity train --davidson labeled_data.csv
  *       [--neutral FILE_OR_DIR]... [--stormfront stormfront.csv]
- *       [--seed N] [--epochs N] [--bits N] --out engine/data/toxicity.bin
+ *       [--seed N] [--epochs N] [--bits N] [--hate-weight W] [--lr R] [--l2 R]
+ *       [--generated N] [--identity-templates 0|1] --out engine/data/toxicity.bin
  *   evalua-train-toxicity eval --model toxicity.bin --davidson labeled_data.csv
  *       [--stormfront stormfront.csv]
  *
  * Davidson rows: class 0 (hate) and 1 (offensive) are toxic, 2 (neither) is
  * not. Neutral text (sentences from the given files plus generated
- * assistant-style sentences) is added to the training split as non-toxic so
- * the model does not learn "not a tweet" = toxic. Split by the row id:
- * 80% train, 10% validation (Platt calibration), 10% test (reported). */
+ * assistant-style sentences) is added as non-toxic so the model does not
+ * learn "not a tweet" = toxic, and contrastive identity templates teach that
+ * the predicate, not the group, makes a statement hateful. Split by a hash of
+ * the row id (or sentence): 80% train, 10% validation (Platt calibration on
+ * Davidson rows only), 10% test (reported); templates are training-only. */
 #include <dirent.h>
 #include <errno.h>
 #include <math.h>
@@ -364,6 +367,51 @@ static size_t gen_neutral(exlist *l, size_t count)
   return added;
 }
 
+/* Contrastive identity templates (in the spirit of HateCheck's functional
+ * tests): dehumanising or exclusionary statements about a group are toxic,
+ * neutral statements about the same groups are not, so the model learns
+ * from the predicate rather than from the group's name. Training split only. */
+static size_t gen_identity(exlist *l, size_t *ntoxic)
+{
+  static const char *const group[] = {
+      "Muslims", "Jews", "black people", "immigrants", "women", "gay people", "Mexicans",
+      "Arabs", "Asians", "refugees", "trans people", "Africans", "Christians", "white people",
+      "Indians", "foreigners", "disabled people", "Roma"};
+  static const char *const hate[] = {
+      "are animals", "are vermin", "are parasites", "are subhuman", "are inferior to us",
+      "are a plague", "should be deported", "should be exterminated",
+      "should go back where they came from", "are all criminals", "can never be trusted",
+      "are a cancer on society", "do not deserve to live here", "are disgusting"};
+  static const char *const neutral[] = {
+      "are our neighbours", "deserve equal rights", "celebrate many holidays",
+      "live in many countries", "have contributed to science", "are people like everyone else",
+      "often face discrimination", "have a long history", "work in every profession",
+      "are welcome here"};
+  static const char *const frame[] = {"%s %s.", "I think %s %s.", "Honestly, %s %s.",
+                                      "All %s %s."};
+  size_t added = 0;
+  *ntoxic = 0;
+  for (size_t g = 0; g < sizeof group / sizeof group[0]; g++)
+    for (size_t f = 0; f < sizeof frame / sizeof frame[0]; f++)
+      for (int tox = 0; tox < 2; tox++) {
+        const char *const *pred = tox ? hate : neutral;
+        size_t np = tox ? sizeof hate / sizeof hate[0] : sizeof neutral / sizeof neutral[0];
+        for (size_t k = 0; k < np; k++) {
+          char buf[256];
+          snprintf(buf, sizeof buf, frame[f], group[g], pred[k]);
+          if (!seen_add(&seen_tab, &seen_cap, &seen_n, hash_str(buf, 1))) continue;
+          size_t len = strlen(buf);
+          char *t = xrealloc(NULL, len + 1);
+          memcpy(t, buf, len + 1);
+          ex_push(l, t, tox, SPLIT_TRAIN, 1);
+          l->v[l->n - 1].hate = tox; /* weighs like Davidson's hate class */
+          added++;
+          *ntoxic += (size_t)tox;
+        }
+      }
+  return added;
+}
+
 /* ---- features ---- */
 
 typedef struct {
@@ -574,12 +622,15 @@ typedef struct {
   unsigned seed, epochs, bits;
   double lr, l2, hate_weight;
   size_t generated;
+  int templates;
 } opts;
 
 static void usage(void)
 {
   fputs("usage: evalua-train-toxicity train --davidson labeled_data.csv [--neutral PATH]...\n"
-        "         [--stormfront stormfront.csv] [--seed N] [--epochs N] [--bits N] --out FILE\n"
+        "         [--stormfront stormfront.csv] [--seed N] [--epochs N] [--bits N]\n"
+        "         [--hate-weight W] [--lr R] [--l2 R] [--generated N] [--identity-templates 0|1]\n"
+        "         --out FILE\n"
         "       evalua-train-toxicity eval --model FILE --davidson labeled_data.csv\n"
         "         [--stormfront stormfront.csv]\n",
         stderr);
@@ -616,6 +667,7 @@ int main(int argc, char **argv)
   o.l2 = 2e-6;
   o.generated = 6000;
   o.hate_weight = 3;
+  o.templates = 1;
   if (argc < 2) usage();
   o.mode = argv[1];
   for (int i = 2; i < argc; i++) {
@@ -632,6 +684,7 @@ int main(int argc, char **argv)
     else if (!strcmp(a, "--bits")) o.bits = (unsigned)strtoul(v, NULL, 10);
     else if (!strcmp(a, "--lr")) o.lr = strtod(v, NULL);
     else if (!strcmp(a, "--l2")) o.l2 = strtod(v, NULL);
+    else if (!strcmp(a, "--identity-templates")) o.templates = atoi(v);
     else if (!strcmp(a, "--hate-weight")) o.hate_weight = strtod(v, NULL);
     else if (!strcmp(a, "--generated")) o.generated = strtoul(v, NULL, 10);
     else usage();
@@ -667,8 +720,10 @@ int main(int argc, char **argv)
   size_t nfile = 0;
   for (int k = 0; k < o.nneutral; k++) nfile += load_neutral(&L, o.neutral[k]);
   size_t ngen = gen_neutral(&L, o.generated);
-  fprintf(stderr, "davidson rows %zu, neutral sentences from files %zu, generated %zu\n", ndav,
-          nfile, ngen);
+  size_t nid = 0, nid_toxic = 0;
+  if (o.templates) nid = gen_identity(&L, &nid_toxic);
+  fprintf(stderr, "davidson rows %zu, neutral sentences from files %zu, generated %zu, "
+          "identity templates %zu (%zu toxic)\n", ndav, nfile, ngen, nid, nid_toxic);
 
   u32list F = {0};
   featurize(&L, &F, o.bits);
@@ -765,7 +820,8 @@ int main(int argc, char **argv)
        "Platt-calibrated\n", o.bits);
   META("training_data=Davidson et al. 2017 hate-speech-and-offensive-language labeled_data.csv "
        "(MIT), %zu rows, toxic = class 0 or 1; plus %zu neutral sentences (%zu from files, %zu "
-       "generated)\n", ndav, nfile + ngen, nfile, ngen);
+       "generated); plus %zu identity template sentences (%zu toxic)\n", ndav, nfile + ngen, nfile,
+       ngen, nid, nid_toxic);
   META("split=hash of row id: 80%% train, 10%% validation (calibration), 10%% test\n");
   META("seed=%u\nepochs=%u\nlr=%g\nl2=%g\nhate_weight=%g\n", o.seed, o.epochs, o.lr, o.l2, o.hate_weight);
   META("davidson_test_n=%zu\ndavidson_test_roc_auc=%.4f\ndavidson_test_f1=%.4f\n"

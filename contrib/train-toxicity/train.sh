@@ -14,6 +14,7 @@ for f in /usr/share/vim/vim90/tutor/tutor*.utf-8 /usr/share/gnupg/help*.txt; do
   set -- "$@" --neutral "$f"
 done
 exec "$build/evalua-train-toxicity" train --seed 20240601 --epochs 8 --bits 18 --hate-weight 3 \
+  --identity-templates 1 \
   --davidson "$data/toxicity/davidson/labeled_data.csv" \
   --stormfront "$data/toxicity/stormfront/stormfront.csv" \
   "$@" --out "$root/engine/data/toxicity.bin"
