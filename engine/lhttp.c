@@ -520,6 +520,18 @@ static int check_task(lua_State *L, state *S, const char *api)
 }
 
 
+/* Number field k of the request table at index 1, or dflt when absent. */
+static double num_field(lua_State *L, const char *k, double dflt)
+{
+  lua_getfield(L, 1, k);
+  int isnum;
+  double v = lua_tonumberx(L, -1, &isnum);
+  if (!isnum && !lua_isnil(L, -1))
+    luaL_error(L, "http.request: %s must be a number (got %s)", k, luaL_typename(L, -1));
+  lua_pop(L, 1);
+  return isnum ? v : dflt;
+}
+
 /* request{ method, url, headers, body, timeout_ms, provider, tokens, max_attempts } */
 static int l_request(lua_State *L)
 {
@@ -543,14 +555,15 @@ static int l_request(lua_State *L)
     if (lua_type(L, -1) != LUA_TSTRING) return luaL_error(L, "http.request: body must be a string");
     req.body = lua_tolstring(L, -1, &req.body_len);
   }
-  lua_getfield(L, 1, "timeout_ms");
-  req.timeout_ms = (long)luaL_optnumber(L, -1, 0);
-  lua_getfield(L, 1, "max_attempts");
-  req.max_attempts = (int)luaL_optinteger(L, -1, 0);
-  lua_getfield(L, 1, "tokens");
-  req.tokens = luaL_optnumber(L, -1, 0);
+  req.timeout_ms = (long)num_field(L, "timeout_ms", 0);
+  req.max_attempts = (int)num_field(L, "max_attempts", 0);
+  req.tokens = num_field(L, "tokens", 0);
+  if (req.timeout_ms < 0 || req.max_attempts < 0 || req.tokens < 0)
+    return luaL_error(L, "http.request: timeout_ms, max_attempts and tokens must be >= 0");
   lua_getfield(L, 1, "provider");
-  req.provider = lua_isnil(L, -1) ? NULL : luaL_checkstring(L, -1);
+  if (!lua_isnil(L, -1) && lua_type(L, -1) != LUA_TSTRING)
+    return luaL_error(L, "http.request: provider must be a string (got %s)", luaL_typename(L, -1));
+  req.provider = lua_tostring(L, -1);
   /* headers: {name = value} -> "name: value" strings kept on the stack */
   const char *lines[128];
   lua_getfield(L, 1, "headers");

@@ -66,11 +66,15 @@ end)
 
 h.case("bad requests raise with the API name", function()
   setup()
-  local _, errs = sched.map(3, function(i)
+  local _, errs = sched.map(5, function(i)
     if i == 1 then return http.request{ method = "POST" } end
     if i == 2 then return http.request{ url = "ftp://x/y" } end
+    if i == 4 then return http.request{ url = ts.url, timeout_ms = "soon" } end
+    if i == 5 then return http.request{ url = ts.url, headers = { ["bad\nname"] = "x" } } end
     return http.request{ url = ts.url, method = "get me" }
   end)
+  assert(errs[4]:find("http.request: timeout_ms must be a number (got string)", 1, true), errs[4])
+  assert(errs[5]:find("http.request: bad header 'bad", 1, true), errs[5])
   assert(errs[1]:find("http.request: url must be a string (got nil)", 1, true), errs[1])
   assert(errs[2]:find("http.request: url must start with http:// or https://", 1, true), errs[2])
   assert(errs[3]:find("http.request: bad method 'get me'", 1, true), errs[3])
