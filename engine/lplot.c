@@ -524,6 +524,26 @@ static int m_gvpw(lua_State *L)
   return 4;
 }
 
+/* plexit and plabort are exported by libplplot but declared only in its
+ * private header */
+void plexit(PLCHAR_VECTOR errormsg);
+void plabort(PLCHAR_VECTOR errormsg);
+
+/* p:_fail(kind, msg): raises PLplot's own error of that kind ("exit": the
+ * fatal one, "abort": the skipped operation) through the real paths, so the
+ * tests can check that the process survives and the message arrives */
+static int m_fail(lua_State *L)
+{
+  static const char *const kinds[] = {"abort", "exit", NULL};
+  Plot *h = checkplot(L);
+  int kind = luaL_checkoption(L, 2, NULL, kinds);
+  const char *msg = luaL_checkstring(L, 3);
+  if (kind == 0) PLGUARD(h, plabort(msg));
+  else PLGUARD(h, plexit(msg));
+  check_errors(L, h, "_fail");
+  return 0;
+}
+
 /* pl.version() -> PLplot's version string */
 static int pl_version(lua_State *L)
 {
@@ -556,7 +576,7 @@ static const luaL_Reg methods[] = {
   {"line", m_line}, {"join", m_join}, {"fill", m_fill}, {"poin", m_poin}, {"erry", m_erry},
   {"arc", m_arc}, {"ptex", m_ptex}, {"mtex", m_mtex}, {"box", m_box}, {"lab", m_lab},
   {"bin", m_bin}, {"hist", m_hist}, {"font", m_font}, {"gchr", m_gchr}, {"gspa", m_gspa},
-  {"gvpd", m_gvpd}, {"gvpw", m_gvpw}, {"close", plot_close}, {NULL, NULL}};
+  {"gvpd", m_gvpd}, {"gvpw", m_gvpw}, {"close", plot_close}, {"_fail", m_fail}, {NULL, NULL}};
 
 static const luaL_Reg metamethods[] = {
   {"__gc", plot_release}, {"__close", plot_release}, {"__tostring", plot_tostring},

@@ -167,6 +167,31 @@ h.case("pl: errors", function()
   p:wind(0, 1, 0, 1)
 end)
 
+h.case("pl: PLplot's fatal errors and aborts become Lua errors", function()
+  local s = h.write(dir .. "/fatal.lua", string.format([[
+    local pl = require "evalua.plot.pl"
+    local p = pl.open { file = %q, width = 60, height = 40 }
+    local ok, err = pcall(p._fail, p, "abort", "something odd")
+    assert(not ok and err == "plot._fail: something odd", tostring(err))
+    p:vpor(0, 1, 0, 1) -- an abort leaves the plot usable
+    ok, err = pcall(p._fail, p, "exit", "fatal thing")
+    assert(not ok and err == "plot._fail: fatal thing", tostring(err))
+    ok, err = pcall(p.vpor, p, 0, 1, 0, 1)
+    assert(not ok and err:find("attempt to use a failed plot", 1, true), tostring(err))
+    p:close()
+    p:close()
+    -- the process goes on, and plots still work
+    local q <close> = pl.open { file = %q, width = 70, height = 50 }
+    q:vpor(0, 1, 0, 1)
+    print("alive")
+  ]], dir .. "/fatal.png", dir .. "/after.png"))
+  local code, out, err = h.evalua({ s })
+  h.eq(code, 0, "exit: " .. err)
+  h.eq(out, "alive\n", "stdout")
+  h.eq(err, "", "stderr")
+  h.eq(select(1, png_size(dir .. "/after.png")), 70, "a plot after the failure")
+end)
+
 h.case("pl: at most 99 plots open at once, quietly", function()
   local s = h.write(dir .. "/many.lua", string.format([[
     local pl = require "evalua.plot.pl"
