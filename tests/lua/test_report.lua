@@ -112,12 +112,16 @@ h.case("report A B compares the runs", function()
   local faith = assert(between(metrics, "<td>faithfulness/v1/mean</td>", "</tr>"))
   local lo, hi = faith:match("%[([-%d%.e+]+), ([-%d%.e+]+)%]")
   assert(lo, faith)
-  local rc, rout, rerr = h.evalua({ "--store", db, "runs", "compare", id_a, id_b })
-  h.eq(rc, 0, "runs compare: " .. rerr)
-  local line = assert(rout:match("faithfulness/v1/mean[^\n]*"), rout)
-  local clo, chi = line:match("%[([-+%d%.e]+), ([-+%d%.e]+)%]")
-  h.near(tonumber(lo), tonumber(clo), 1e-3, "lo as runs compare")
-  h.near(tonumber(hi), tonumber(chi), 1e-3, "hi as runs compare")
+  require("evalua.config").store_path = db
+  local cmp = assert(require("evalua.stats").compare({ id_a, id_b }))
+  local ci
+  for _, m in ipairs(cmp.metrics) do
+    if m.key == "faithfulness/v1/mean" then ci = m.ci[2] end
+  end
+  assert(ci, "no interval from evalua.stats")
+  h.near(tonumber(lo), ci.lo, 1e-4, "lo as runs compare")
+  h.near(tonumber(hi), ci.hi, 1e-4, "hi as runs compare")
+  assert(ci.lo < 0 and ci.hi > 0, "a real interval")
   -- flips: every 4th row's judge score changed
   local flips = assert(between(s, 'id="flips"', "</table>"), "flips table")
   h.eq(count(flips, "<tr>") - 1, N // 4, "flips")
