@@ -56,9 +56,10 @@
 --   list_runs{ experiment=, status=, limit= } -> { info, ... } newest first
 --   get_run(ref) -> { info=, params=, metrics=, greater_is_better=, tags=,
 --                     accounting=, tables={names}, artifacts={...} } | nil, err
---     info = { id, name, experiment, status, start_time, end_time (epoch
---       seconds), script, script_hash, data_hash, evalua_version, n_rows,
---       shard_n, resumes }
+--     info = { id, name, experiment, status, status_note ("stopped" when a
+--       RUNNING run's process is gone, "waiting for shards"), start_time,
+--       end_time (epoch seconds), script, script_hash, data_hash,
+--       evalua_version, n_rows, shard_n, resumes }
 --   load_table(ref [, name]) -> an evalua table (name default
 --       "eval_results_table"), or the plain form below when evalua.table is
 --       not available; nil, err when missing
@@ -397,7 +398,8 @@ end
 
 local function owner_gone(row)
   if row.status ~= "RUNNING" then return true end
-  if not row.owner_pid or row.owner_host ~= hostname() then return false end
+  if not row.owner_pid then return true end -- released (finish("RUNNING"))
+  if row.owner_host ~= hostname() then return false end
   if row.owner_pid == core.pid() then return false end
   store = store or require "evalua.store"
   return not store.process_alive(row.owner_pid)
@@ -831,8 +833,18 @@ end
 
 -- ------------------------------------------------------------ reading ---
 
+-- why a RUNNING run is not running: "stopped" (its process is gone from
+-- this machine) or "waiting for shards"; nil otherwise
+local function status_note(row)
+  if row.status ~= "RUNNING" then return nil end
+  if not row.owner_pid then return row.shard_n and "waiting for shards" or "stopped" end
+  if row.owner_host == hostname() and owner_gone(row) then return "stopped" end
+  return nil
+end
+
 local function info_of(row)
   return { id = row.id, name = row.name, experiment = row.experiment, status = row.status,
+    status_note = status_note(row),
     start_time = row.start_time, end_time = row.end_time, script = row.script,
     script_hash = row.script_hash, data_hash = row.data_hash, params_hash = row.params_hash,
     evalua_version = row.evalua_version, n_rows = row.nrows, shard_n = row.shard_n,

@@ -296,6 +296,7 @@ h.case("automatic resume of an unfinished run with the same script and data", fu
   config.store_path = db
   tracking.close()
   h.eq(tracking.get_run(id1).info.status, "RUNNING", "left running")
+  h.eq(tracking.get_run(id1).info.status_note, "stopped", "its process is gone")
   code, out = h.evalua({ "--store", db, s })
   h.eq(code, 0, "second exit")
   local id2, resumed2 = out:match("^(%x+) (%a+)")
@@ -411,6 +412,7 @@ h.case("shards: same run id, rows split, merged by the last shard", function()
   config.store_path = db
   tracking.close()
   h.eq(tracking.get_run(id).info.status, "RUNNING", "incomplete after 2 of 3")
+  h.eq(tracking.get_run(id).info.status_note, "waiting for shards", "note")
   h.eq(tracking.get_run(id).metrics.done, nil, "no final metrics yet")
   local c3, o3 = h.evalua({ "--store", db, "--shard", "3/3", s }, { NROWS = "10" })
   h.eq(c3, 0, "shard 3")
@@ -504,6 +506,12 @@ end
   tracking.close()
   local r = tracking.get_run("killed")
   h.eq(r.info.status, "RUNNING", "a killed run stays RUNNING")
+  h.eq(r.info.status_note, "stopped", "shown as stopped")
+  local _, out = h.evalua({ "--store", db, "runs", "list" })
+  assert(out:find(" killed  Default     RUNNING (stopped) ", 1, true), out)
+  _, out = h.evalua({ "--store", db, "runs", "show", "killed" })
+  assert(out:find("  status      RUNNING  (its process is gone: rerun the script, or evalua run --resume "
+    .. r.info.id:sub(1, 12) .. " SCRIPT)\n", 1, true), out)
   local cells = tracking.load_cells(r.info.id, "pred")
   for i = 1, last do
     local c = cells[i]

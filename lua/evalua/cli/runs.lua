@@ -124,7 +124,8 @@ function M.list(opts)
   end
   local rows = { { "ID", "NAME", "EXPERIMENT", "STATUS", "STARTED (UTC)", "DURATION", "ROWS" } }
   for _, r in ipairs(runs) do
-    rows[#rows + 1] = { r.id:sub(1, 12), r.name, r.experiment, r.status, fmt_time(r.start_time):sub(1, 16),
+    rows[#rows + 1] = { r.id:sub(1, 12), r.name, r.experiment,
+      r.status .. (r.status_note and (" (" .. r.status_note .. ")") or ""), fmt_time(r.start_time):sub(1, 16),
       r.status == "RUNNING" and "-" or fmt_duration(r.start_time, r.end_time), r.n_rows and tostring(r.n_rows) or "-" }
   end
   local out = {}
@@ -214,7 +215,8 @@ function M.show(ref, opts)
   out[#out + 1] = string.format("run %s  %s", i.id, i.name)
   local info = {
     { "  experiment", i.experiment },
-    { "  status", i.status },
+    { "  status", i.status .. (i.status_note == "stopped" and "  (its process is gone: rerun the script, or evalua run --resume " .. i.id:sub(1, 12) .. " SCRIPT)"
+      or i.status_note and ("  (" .. i.status_note .. ")") or "") },
     { "  started", fmt_time(i.start_time) .. " UTC" },
     { "  ended", i.end_time and (fmt_time(i.end_time) .. " UTC (" .. fmt_duration(i.start_time, i.end_time) .. ")") or "-" },
   }
