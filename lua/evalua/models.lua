@@ -64,9 +64,9 @@ function M.send(call)
   local accounting = require "evalua.accounting"
   accounting.register_finish()
   local req = adapter.build_request(args)
-  local prompt_tokens = accounting.estimate_tokens(args.messages or args.prompt)
   if config.dry_run then
-    accounting.record_dry(call.provider, call.model, prompt_tokens)
+    accounting.record_dry(call.provider, call.model,
+      accounting.estimate_tokens(args.messages or args.prompt))
     return nil, "dry run"
   end
   local cache = require "evalua.cache"
@@ -99,7 +99,7 @@ function M.send(call)
   -- plus the most the answer may take (15 when unbounded, as MLflow counts)
   local params = args.params or {}
   req.provider = call.provider
-  req.tokens = prompt_tokens + (tonumber(params.max_tokens or params.max_completion_tokens) or 15)
+  req.tokens = accounting.estimate_tokens(args.messages or args.prompt) + (tonumber(params.max_tokens or params.max_completion_tokens) or 15)
   local resp, terr = M.transport(req)
   if resp == nil then
     local ok, sched = pcall(require, "evalua.sched")
