@@ -333,8 +333,14 @@ function M.evaluate(opts)
     model_type = model_type, metrics = table.concat(metric_names, ","), rows = n,
     targets = targets_name, predictions = predictions_name,
   }
-  local run = open_run(ctx, opts)
+  -- a dry run sends nothing and stores nothing: its numbers come from placeholders
+  local run = not config.dry_run and open_run(ctx, opts) or nil
   results.run_id = run and run.id or nil
+  results.dry_run = config.dry_run or nil
+  local acc_ok, accounting = pcall(require, "evalua.accounting")
+  if acc_ok and type(accounting) == "table" and accounting.snapshot then
+    ctx.accounting, ctx.accounting_before = accounting, accounting.snapshot()
+  end
   local ok, err = pcall(M._run, opts, ctx, run, results, all, extra, n)
   if not ok then
     -- a run evaluate made itself fails with it; a run the script started is the script's
@@ -537,9 +543,9 @@ function M._run(opts, ctx, run, results, all, extra, n)
     for _, entry in ipairs(computed_list) do gib[entry.metric.key] = entry.metric.greater_is_better end
     if run.log_metrics then run:log_metrics(results.metrics, gib) end
     if run.log_table then run:log_table("eval_results_table", t) end
-    local acc_ok, accounting = pcall(require, "evalua.accounting")
-    if acc_ok and type(accounting) == "table" and accounting.snapshot and run.set_accounting then
-      run:set_accounting(accounting.snapshot())
+    if ctx.accounting and run.set_accounting then
+      -- this evaluate's requests only, not the whole process's
+      run:set_accounting(ctx.accounting.snapshot(ctx.accounting_before))
     end
     if run.evaluate_done then run:evaluate_done() end
   end
