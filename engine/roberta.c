@@ -1,5 +1,6 @@
 /* roberta.c: config.json, model.safetensors (mmap) and the forward pass of
  * RobertaForSequenceClassification (see roberta.h). */
+#define _GNU_SOURCE /* memmem */
 #include "roberta.h"
 
 #include <cblas.h>
@@ -482,15 +483,56 @@ const char *roberta_weights_sha256(roberta_model *m)
   return m->sha;
 }
 
+/* The next special token written literally in text[from..len) (as the
+ * transformers tokenizer splits them out first): its offset, length and id;
+ * for <mask> (lstrip) the match starts at the whitespace before it. */
+static int next_special(const roberta_model *m, const char *text, size_t from, size_t len,
+                        size_t *at, size_t *mlen, int32_t *id)
+{
+  static const char *const names[] = {"<s>", "</s>", "<unk>", "<pad>", "<mask>"};
+  int found = 0;
+  for (size_t k = 0; k < sizeof names / sizeof names[0]; k++) {
+    int32_t tid = bpe_token_id(m->tok, names[k], strlen(names[k]));
+    if (tid < 0) continue;
+    const char *p = memmem(text + from, len - from, names[k], strlen(names[k]));
+    if (!p) continue;
+    size_t off = (size_t)(p - text);
+    if (!found || off < *at) {
+      *at = off;
+      *mlen = strlen(names[k]);
+      *id = tid;
+      found = 1;
+    }
+  }
+  if (found && *mlen == 6 && !memcmp(text + *at, "<mask>", 6)) {
+    while (*at > from && strchr(" \t\n\r\v\f", text[*at - 1])) {
+      (*at)--;
+      (*mlen)++;
+    }
+  }
+  return found;
+}
+
 int roberta_tokenize(const roberta_model *m, const char *text, size_t len, int32_t *ids, int cap)
 {
   if (cap < 2) return 0;
   int room = m->c.max_tokens < cap ? m->c.max_tokens : cap;
+  size_t n = 1, limit = (size_t)room - 1, i = 0;
   ids[0] = m->c.bos_id;
-  long k = bpe_encode(m->tok, text, len, m->c.unk_id, ids + 1, (size_t)(room - 2));
-  if (k < 0) return -1;
-  ids[1 + k] = m->c.eos_id;
-  return (int)k + 2;
+  while (i < len && n < limit) {
+    size_t at = len, mlen = 0;
+    int32_t sid = -1;
+    int sp = memchr(text + i, '<', len - i) && next_special(m, text, i, len, &at, &mlen, &sid);
+    size_t end = sp ? at : len;
+    long k = bpe_encode(m->tok, text + i, end - i, m->c.unk_id, ids + n, limit - n);
+    if (k < 0) return -1;
+    n += (size_t)k;
+    if (!sp) break;
+    if (n < limit) ids[n++] = sid;
+    i = at + mlen;
+  }
+  ids[n++] = m->c.eos_id;
+  return (int)n;
 }
 
 /* ---- forward ---- */

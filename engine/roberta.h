@@ -39,8 +39,11 @@ const roberta_config *roberta_get_config(const roberta_model *m);
 /* The hex sha256 of model.safetensors, computed on the first call. */
 const char *roberta_weights_sha256(roberta_model *m);
 
-/* Token ids of text as the model sees them: <s>, at most max_tokens - 2 BPE
- * ids, </s>. Writes at most cap ids; returns the count, or -1 when memory
+/* Token ids of text as the model sees them: <s>, at most max_tokens - 2 ids,
+ * </s>. Special tokens written literally in the text (<s>, </s>, <unk>,
+ * <pad>, <mask>; <mask> also takes the ASCII whitespace before it) become
+ * their ids and the text between them is BPE-encoded piece by piece, as the
+ * transformers tokenizer does. Writes at most cap ids; returns the count, or -1 when memory
  * runs out. */
 int roberta_tokenize(const roberta_model *m, const char *text, size_t len, int32_t *ids,
                      int cap);

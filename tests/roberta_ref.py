@@ -97,11 +97,20 @@ def bpe(word, ranks):
     return word
 
 
+SPECIAL = regex.compile(r"(<s>|</s>|<unk>|<pad>|[ \t\n\r\v\f]*<mask>)")
+
+
 def tokenize(text, vocab, ranks, max_tokens):
+    """Special tokens written in the text are split out first (<mask> takes
+    the whitespace before it), then each part is pre-tokenized and merged."""
     ids = []
-    for piece in PAT.findall(text):
-        for tok in bpe([B2U[b] for b in piece.encode("utf-8")], ranks):
-            ids.append(vocab.get(tok, vocab["<unk>"]))
+    for part in SPECIAL.split(text):
+        if SPECIAL.fullmatch(part):
+            ids.append(vocab[part.lstrip(" \t\n\r\v\f")])
+            continue
+        for piece in PAT.findall(part):
+            for tok in bpe([B2U[b] for b in piece.encode("utf-8")], ranks):
+                ids.append(vocab.get(tok, vocab["<unk>"]))
     ids = ids[: max_tokens - 2]
     return [vocab["<s>"]] + ids + [vocab["</s>"]]
 
@@ -276,6 +285,7 @@ def main():
         "I'm sure you're right; we've done it, they'd say. IT'S", "  spaces   everywhere  \n\n new line\t",
         "Le café est très bon. Привет мир. 東京は大きい都市です。", "Emoji 😀👍🏽 fun ❤️",
         "numbers 12345 3.14 and 2024", "the " * 700,
+        "literal <s>specials</s> here <mask> and  <mask>x <unk><pad> <notspecial>",
         "x" * 3000,
     ]
     W64 = {k: stored_values(v, "F32") for k, v in W.items()}
