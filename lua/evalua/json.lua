@@ -4,7 +4,8 @@
 -- a float; this module writes the shortest text that reads back to the same
 -- double, keeps integers apart from floats, and can write \uXXXX escapes and
 -- numbers with a fixed number of decimals.
---   json.encode(value [, { ascii = true, decimals = 10 }]) -> string
+--   json.encode(value [, { ascii = true, decimals = 10, strict = true }]) -> string
+--     strict: NaN and infinities as null (plain JSON; implied by decimals)
 --   json.decode(text) -> value (null -> nil; a list holding nulls gets n)
 local M = {}
 
@@ -60,11 +61,12 @@ local function exact_float(x)
   return string.format("%.17g", x)
 end
 
-local function encode_number(x, decimals)
+local function encode_number(x, decimals, strict)
   if math.type(x) == "integer" then return string.format("%d", x) end
-  if x ~= x then return decimals and "null" or "NaN" end
-  if x == math.huge then return decimals and "null" or "Infinity" end
-  if x == -math.huge then return decimals and "null" or "-Infinity" end
+  strict = strict or decimals
+  if x ~= x then return strict and "null" or "NaN" end
+  if x == math.huge then return strict and "null" or "Infinity" end
+  if x == -math.huge then return strict and "null" or "-Infinity" end
   if not decimals then
     local s = exact_float(x)
     if not s:find("[%.eEn]") then s = s .. ".0" end
@@ -96,7 +98,7 @@ local function encode(v, opts, out, depth)
   local ty = type(v)
   if v == nil or v == cjson.null then out[#out + 1] = "null"
   elseif ty == "boolean" then out[#out + 1] = v and "true" or "false"
-  elseif ty == "number" then out[#out + 1] = encode_number(v, opts.decimals)
+  elseif ty == "number" then out[#out + 1] = encode_number(v, opts.decimals, opts.strict)
   elseif ty == "string" then out[#out + 1] = encode_string(v, opts.ascii)
   elseif ty == "table" then
     if depth > 100 then error("json.encode: nesting deeper than 100 levels (a cycle?)", 0) end

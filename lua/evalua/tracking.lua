@@ -468,7 +468,8 @@ function M.run_for_evaluate(f)
           local row2 = d:first("SELECT id, name FROM runs WHERE shard_key = ? AND status <> 'FINISHED'"
             .. " ORDER BY start_time DESC LIMIT 1", key)
           if row2 then
-            d:run("UPDATE runs SET status = 'RUNNING', end_time = NULL WHERE id = ?", row2.id)
+            d:run("UPDATE runs SET status = 'RUNNING', end_time = NULL, owner_host = ?, owner_pid = ?"
+              .. " WHERE id = ?", hostname(), core.pid(), row2.id)
             local x = make_run(row2, exp)
             x.resumed = true
             return x
@@ -1004,6 +1005,10 @@ end
 -- ----------------------------------------------------------- at finish ---
 
 runtime.at_finish(function(ok)
+  if ok and config.resume and resume_pending then
+    io.stderr:write("evalua: warning: --resume ", tostring(config.resume),
+      " was not used: the script started no run and called no evaluate\n")
+  end
   if active then
     local r = active
     if r.shard and ok and not r:complete() then r:finish("RUNNING")

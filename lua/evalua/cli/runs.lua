@@ -114,7 +114,7 @@ function M.list(opts)
   if opts.limit and (not limit or limit < 1) then util.usage("runs list: --limit needs a positive integer") end
   local runs = t.list_runs{ experiment = opts.experiment, status = opts.status, limit = limit }
   if opts.json then
-    emit(t.json_encode(runs) .. "\n")
+    emit(t.json_encode(runs, { strict = true }) .. "\n")
     return
   end
   if #runs == 0 then
@@ -207,7 +207,7 @@ function M.show(ref, opts)
     r.row_errors = errs
     r.row_error_count = nerr
     r.table_info = {}
-    emit(t.json_encode(r) .. "\n")
+    emit(t.json_encode(r, { strict = true }) .. "\n")
     return
   end
   local i = r.info
@@ -419,7 +419,7 @@ function M.compare(refs, opts)
   local cmp, err = stats.compare(refs, { resamples = B, seed = seed, table = opts.table })
   if not cmp then util.fail("runs compare: " .. err) end
   if opts.json then
-    emit(tracking().json_encode(cmp) .. "\n")
+    emit(tracking().json_encode(cmp, { strict = true }) .. "\n")
   else
     emit(M.compare_text(cmp))
   end
