@@ -30,7 +30,7 @@ struct tok_encoding {
   uint32_t n_ranks;
   uint32_t *off;        /* token r is pool[off[r] .. off[r+1]) */
   unsigned char *pool;
-  uint64_t *slots;      /* hash tag << 32 | (rank + 1); 0 = empty */
+  uint64_t *slots;      /* tokens of 3+ bytes, packed by SLOT(); 0 = empty */
   uint64_t mask;
   uint32_t *pair_rank;  /* [b0 << 8 | b1]: rank of each 2-byte token */
   uint32_t byte_rank[256];
@@ -103,20 +103,34 @@ static inline int same_bytes(const unsigned char *a, const unsigned char *b, siz
   return memcmp(a, b, n) == 0;
 }
 
+/* A hash slot holds everything a lookup needs, so a hit touches the slot
+ * and the token's bytes only: hash tag (17 bits) | length (8) | offset in
+ * the pool (21) | rank (18). build_one checks that the tables fit. */
+#define SLOT_RANK_BITS 18
+#define SLOT_OFF_BITS 21
+#define SLOT_LEN_BITS 8
+#define SLOT_TAG_SHIFT (SLOT_RANK_BITS + SLOT_OFF_BITS + SLOT_LEN_BITS)
+#define SLOT(h, len, off, rank)                                                    \
+  ((h) >> SLOT_TAG_SHIFT << SLOT_TAG_SHIFT |                                       \
+   (uint64_t)(len) << (SLOT_RANK_BITS + SLOT_OFF_BITS) | (uint64_t)(off) << SLOT_RANK_BITS | \
+   (uint64_t)(rank))
+#define SLOT_KEY(h, len) ((h) >> SLOT_TAG_SHIFT << SLOT_LEN_BITS | (uint64_t)(len))
+#define SLOT_KEY_OF(s) ((s) >> (SLOT_RANK_BITS + SLOT_OFF_BITS))
+#define SLOT_OFF_OF(s) ((uint32_t)((s) >> SLOT_RANK_BITS) & ((1u << SLOT_OFF_BITS) - 1))
+#define SLOT_RANK_OF(s) ((uint32_t)(s) & ((1u << SLOT_RANK_BITS) - 1))
+
 /* rank of the byte string p[0..n), or NO_RANK */
 static inline uint32_t rank_of(const tok_encoding *e, const unsigned char *p, size_t n)
 {
   if (n == 1) return e->byte_rank[p[0]];
   if (n == 2) return e->pair_rank[p[0] << 8 | p[1]];
+  if (n >= 1u << SLOT_LEN_BITS) return NO_RANK; /* longer than any token */
   uint64_t h = hash_bytes(p, n);
-  uint64_t tag = h >> 32, i = h & e->mask;
+  uint64_t key = SLOT_KEY(h, n), i = h & e->mask;
   for (;;) {
     uint64_t s = e->slots[i];
     if (!s) return NO_RANK;
-    if ((s >> 32) == tag) {
-      uint32_t r = (uint32_t)s - 1;
-      if (e->off[r + 1] - e->off[r] == n && same_bytes(e->pool + e->off[r], p, n)) return r;
-    }
+    if (SLOT_KEY_OF(s) == key && same_bytes(e->pool + SLOT_OFF_OF(s), p, n)) return SLOT_RANK_OF(s);
     i = (i + 1) & e->mask;
   }
 }
@@ -236,6 +250,10 @@ static void build_one(tok_encoding *e)
     o += tmp_len[r];
   }
   e->off[lines] = o;
+  if (lines > 1u << SLOT_RANK_BITS || o > 1u << SLOT_OFF_BITS) {
+    e->err = "rank file too large for the token index";
+    goto fail;
+  }
   for (int b = 0; b < 256; b++) e->byte_rank[b] = NO_RANK;
   for (int b = 0; b < 65536; b++) e->pair_rank[b] = NO_RANK;
   for (uint32_t r = 0; r < e->n_ranks; r++) {
@@ -251,13 +269,17 @@ static void build_one(tok_encoding *e)
       e->pair_rank[p[0] << 8 | p[1]] = r;
       continue;
     }
+    if (n >= 1u << SLOT_LEN_BITS) {
+      e->err = "rank file has a token too long for the token index";
+      goto fail;
+    }
     uint64_t h = hash_bytes(p, n), i = h & e->mask;
     while (e->slots[i]) {
-      uint32_t s = (uint32_t)e->slots[i] - 1;
+      uint32_t s = SLOT_RANK_OF(e->slots[i]);
       if (e->off[s + 1] - e->off[s] == n && memcmp(e->pool + e->off[s], p, n) == 0) goto dup;
       i = (i + 1) & e->mask;
     }
-    e->slots[i] = (h >> 32) << 32 | (uint64_t)(r + 1);
+    e->slots[i] = SLOT(h, n, e->off[r], r);
   }
   for (int b = 0; b < 256; b++)
     if (e->byte_rank[b] == NO_RANK) {
@@ -813,6 +835,12 @@ size_t tok_split(const tok_encoding *e, const char *text, size_t len,
 {
   pthread_once(&ascii_once, ascii_init);
   const unsigned char *s = (const unsigned char *)text;
+  size_t sub;
+  for (size_t i = 0; i < len;) { /* the scanner reads whole sequences */
+    size_t k = utf8_seq(s, len, i, &sub);
+    if (!k) return (size_t)-1;
+    i += k;
+  }
   piece_fn next = e->scanner == SCAN_CL100K ? piece_cl100k : piece_o200k;
   size_t count = 0;
   for (size_t i = 0; i < len; count++) {

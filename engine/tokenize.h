@@ -45,8 +45,9 @@ size_t tok_count(const tok_encoding *e, const char *text, size_t len);
 int tok_decode(const tok_encoding *e, const uint32_t *ids, size_t n, char **out,
                size_t *outlen, size_t *bad);
 
-/* Calls fn(start, end, ud) for each pre-tokenizer piece of the (already
- * valid UTF-8) text, offsets in bytes; for tests. Returns the piece count. */
+/* Calls fn(start, end, ud) for each pre-tokenizer piece of text, offsets in
+ * bytes; for tests. Returns the piece count, or (size_t)-1 without calling
+ * fn when text is not valid UTF-8 (sanitize it first). */
 size_t tok_split(const tok_encoding *e, const char *text, size_t len,
                  void (*fn)(size_t start, size_t end, void *ud), void *ud);
 

@@ -224,6 +224,8 @@ static void test_single_tokens(const char *name, uint32_t n_ranks)
   CHECK(tok_decode(e, &gap, 1, &s, &n, &badi) == -2);
   CHECK(tok_rank(e, "", 0) == -1);
   CHECK(tok_rank(e, "<|endoftext|>", 13) == -1);
+  CHECK(tok_split(e, "ab\xe2\x82", 4, NULL, NULL) == (size_t)-1);
+  CHECK(tok_split(e, "ab cd", 5, NULL, NULL) == 2);
 }
 
 static void test_sanitize(void)
