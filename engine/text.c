@@ -108,8 +108,9 @@ static int grow(void **buf, size_t *cap, size_t need, size_t sz)
 static long decode(struct text_work *w, const char *s, size_t n)
 {
   if (grow((void **)&w->cp, &w->cpcap, n + 1, sizeof(unsigned))) return -1;
+  const unsigned char *u = (const unsigned char *)s;
   size_t i = 0, k = 0;
-  while (i < n) w->cp[k++] = utf8_next((const unsigned char *)s, n, &i);
+  while (i < n) w->cp[k++] = u[i] < 0x80 ? u[i++] : utf8_next(u, n, &i);
   return (long)k;
 }
 
@@ -217,7 +218,7 @@ static uint32_t edge_add(uint32_t parent, unsigned cp)
 
 static int is_pyspace(unsigned c)
 {
-  return (text_uflags(c) & TEXT_U_SPACE) != 0;
+  return (text_uflags_fast(c) & TEXT_U_SPACE) != 0;
 }
 
 static int hex_val(unsigned c)
@@ -449,7 +450,7 @@ int hyph_positions(struct text_work *w, const char *word, size_t n, int *pos, in
 
 static int is_word(unsigned c)
 {
-  return (text_uflags(c) & TEXT_U_WORD) != 0;
+  return (text_uflags_fast(c) & TEXT_U_WORD) != 0;
 }
 
 /* lexicon_count of cp[a..b): words of re.sub(r"[^\w\s]", "", t).split();
@@ -459,7 +460,7 @@ static long lexicon(const unsigned *cp, size_t a, size_t b, long limit)
   long words = 0;
   int in = 0;
   for (size_t i = a; i < b; i++) {
-    unsigned f = text_uflags(cp[i]);
+    unsigned f = text_uflags_fast(cp[i]);
     if (f & TEXT_U_SPACE) {
       in = 0;
     } else if (f & TEXT_U_WORD) {

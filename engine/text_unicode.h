@@ -12,6 +12,14 @@ extern const char text_unicode_version[];
 /* Returns the TEXT_U_* flags of code point cp (0 for cp >= 0x110000). */
 unsigned text_uflags(unsigned cp);
 
+/* the flags of U+0000..U+007F, for the inline fast path below */
+extern const unsigned char text_uascii[128];
+
+static inline unsigned text_uflags_fast(unsigned cp)
+{
+  return cp < 128 ? text_uascii[cp] : text_uflags(cp);
+}
+
 /* Returns Python's str.lower() of cp when it is one code point, else cp.
  * The only code point whose lower case is longer is U+0130 (-> U+0069
  * U+0307); callers that need it handle it themselves. */

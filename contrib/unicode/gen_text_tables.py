@@ -77,6 +77,10 @@ w("static const unsigned char stage2[%d][%d] = {\n" % (len(stage2), BLOCK))
 for chunk in stage2:
     w("  {" + ",".join(str(x) for x in chunk) + "},\n")
 w("};\n\n")
+w("const unsigned char text_uascii[128] = {\n")
+for i in range(0, 128, 32):
+    w("  " + ",".join(str(x) for x in flags[i:i + 32]) + ",\n")
+w("};\n\n")
 w("static const unsigned int lower_from[%d] = {\n" % len(lower_single))
 for i in range(0, len(lower_single), 10):
     w("  " + ",".join("0x%X" % a for a, _ in lower_single[i:i + 10]) + ",\n")
