@@ -255,6 +255,19 @@ h.case("evaluate logs MLflow's names for the text metrics", function()
   h.eq(cols["exact_match/v1/score"], nil, "exact_match has no per-row column")
 end)
 
+h.case("evaluate without targets skips rouge and exact_match with a warning", function()
+  local evalua = require "evalua"
+  local t = evalua.table.from{ output = { "The cat sat on the mat today.", "A dog." } }
+  local res = evalua.evaluate{ data = t, predictions = "output",
+    extra_metrics = { metrics.rouge1(), metrics.exact_match(), metrics.ari_grade_level() } }
+  h.eq(res.metrics["rouge1/v1/mean"], nil, "no rouge1")
+  h.eq(res.metrics["exact_match/v1"], nil, "no exact_match")
+  h.eq(type(res.metrics["ari_grade_level/v1/mean"]), "number", "ari still runs")
+  local text = table.concat(res.warnings, " | ")
+  h.eq(text:find("rouge1", 1, true) ~= nil, true, "a rouge1 warning in: " .. text)
+  h.eq(text:find("exact_match", 1, true) ~= nil, true, "an exact_match warning in: " .. text)
+end)
+
 h.case("evaluate: a non-string row scores nil and warns, the rest still count", function()
   local evalua = require "evalua"
   local d = h.tmpdir()

@@ -85,6 +85,8 @@ function M.rouge(rouge_type, opts)
     optional = { targets = true },
     metric_details = "rouge_score 0.1.2 F-measure" .. (stem and ", Porter stemmer" or ""),
     eval_fn = function(predictions, targets)
+      -- no targets: nothing to score; evaluate warns and goes on, as MLflow does
+      if targets == nil then return nil end
       local n = M.count(predictions)
       if M.count(targets) ~= n then
         error(string.format("%s: %d predictions but %d targets", rouge_type, n, M.count(targets)), 0)
