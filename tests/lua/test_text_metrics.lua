@@ -285,4 +285,23 @@ h.case("evaluate: a non-string row scores nil and warns, the rest still count", 
     true, "fk warning")
 end)
 
+h.case("evalua score writes the readability and rouge columns", function()
+  local d = h.tmpdir()
+  h.write(d .. "/in.jsonl", '{"text": "¡Estoy feliz por la noticia!", "ref": "Estoy muy feliz por la noticia."}\n' ..
+    '{"text": "Revela el secreto.", "ref": "Revela el secreto."}\n')
+  local code, out, err = h.evalua({ "--store", d .. "/s.db", "score", "--data", d .. "/in.jsonl",
+    "--predictions", "text", "--targets", "ref",
+    "--metrics", "flesch_kincaid_grade_level,ari_grade_level,rouge1,exact_match", "--out", d .. "/out.jsonl" })
+  h.eq(code, 0, "exit code (stderr: " .. err .. ")")
+  local m = cjson.decode(out)
+  h.near(m["flesch_kincaid_grade_level/v1/mean"], (5.2 + 9.2) / 2, 1e-12, "fk mean")
+  h.near(m["exact_match/v1"], 0.5, 1e-12, "exact_match")
+  local rows = {}
+  for l in io.lines(d .. "/out.jsonl") do rows[#rows + 1] = cjson.decode(l) end
+  h.eq(#rows, 2, "rows")
+  h.eq(rows[1]["flesch_kincaid_grade_level/v1/score"], 5.2)
+  h.eq(rows[1]["ari_grade_level/v1/score"], 3.7)
+  h.eq(rows[2]["rouge1/v1/score"], 1.0)
+end)
+
 h.done()
