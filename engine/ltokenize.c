@@ -111,7 +111,7 @@ static int l_count_list(lua_State *L)
     n = (lua_Integer)luaL_len(L, 1);
   }
   lua_pop(L, 1);
-  lua_createtable(L, n > INT32_MAX ? 0 : (int)n, 1); /* [out] */
+  lua_createtable(L, n > (1 << 24) ? 0 : (int)n, 1); /* [out]; no huge preallocation for a bogus n */
   for (lua_Integer i = 1; i <= n; i++) {
     if (lua_geti(L, 1, i) == LUA_TSTRING) {
       size_t len;
