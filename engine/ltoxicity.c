@@ -2,7 +2,8 @@
  *   score(text) -> p                    embedded model, p in [0, 1]
  *   score_list(column) -> column        strings scored, other cells nil
  *   normalize(text) -> string           what the embedded model sees
- *   info() -> table                     backend, weights_sha256, metadata
+ *   info() -> table                     backend, weights_sha256, training_data,
+ *                                       quality (measured numbers), metadata
  *   roberta_open(dir [, threads]) -> model | nil, err
  *   model:score_list(column [, batch]) -> column | nil, err
  *   model:info() -> table;  model:close() */
@@ -83,8 +84,16 @@ static int tox_normalize(lua_State *L)
   return 1;
 }
 
-/* Pushes the "key=value" metadata lines as a table; numbers become numbers. */
-static void push_meta(lua_State *L, const char *p, size_t n)
+static int starts(const char *s, size_t n, const char *prefix)
+{
+  size_t k = strlen(prefix);
+  return n >= k && memcmp(s, prefix, k) == 0;
+}
+
+/* Pushes the "key=value" metadata lines as a table; numbers become numbers.
+ * With quality set, only the measured numbers (davidson_test_*, neutral_test_*,
+ * stormfront_*). */
+static void push_meta(lua_State *L, const char *p, size_t n, int quality)
 {
   lua_newtable(L);
   size_t i = 0;
@@ -92,7 +101,9 @@ static void push_meta(lua_State *L, const char *p, size_t n)
     size_t a = i;
     while (i < n && p[i] != '\n') i++;
     const char *eq = memchr(p + a, '=', i - a);
-    if (eq) {
+    int keep = !quality || starts(p + a, i - a, "davidson_test_") ||
+               starts(p + a, i - a, "neutral_test_") || starts(p + a, i - a, "stormfront_");
+    if (eq && keep) {
       lua_pushlstring(L, p + a, (size_t)(eq - (p + a)));
       lua_pushlstring(L, eq + 1, (size_t)(p + i - eq - 1));
       if (lua_stringtonumber(L, lua_tostring(L, -1)) != 0) lua_remove(L, -2);
@@ -114,8 +125,12 @@ static int tox_info(lua_State *L)
   lua_setfield(L, -2, "weights");
   lua_pushinteger(L, (lua_Integer)m->nbits);
   lua_setfield(L, -2, "hash_bits");
-  push_meta(L, m->meta, m->meta_len);
+  push_meta(L, m->meta, m->meta_len, 0);
+  lua_getfield(L, -1, "training_data"); /* [info, meta, training_data] */
+  lua_setfield(L, -3, "training_data");
   lua_setfield(L, -2, "metadata");
+  push_meta(L, m->meta, m->meta_len, 1);
+  lua_setfield(L, -2, "quality");
   return 1;
 }
 
