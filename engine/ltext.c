@@ -52,6 +52,7 @@ static lua_Integer col_len(lua_State *L, int idx, const char *api, int argn)
 
 static int opt_bool(lua_State *L, int idx, const char *field, int dflt)
 {
+  if (!lua_isnoneornil(L, idx)) luaL_checktype(L, idx, LUA_TTABLE);
   if (lua_type(L, idx) != LUA_TTABLE) return dflt;
   lua_getfield(L, idx, field);
   int v = lua_isnil(L, -1) ? dflt : lua_toboolean(L, -1);

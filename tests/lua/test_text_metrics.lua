@@ -95,6 +95,8 @@ h.case("rouge: columns, rouge_score, tokens, porter", function()
   h.raises("text.rouge_score: invalid rouge type 'rouge0'", text.rouge_score, "a", "b", "rouge0")
   h.raises("text.porter: word must be lower-case ASCII", text.porter, "Running")
   h.raises("flesch_kincaid' (table expected, got string)", text.flesch_kincaid, "text")
+  h.raises("bad argument #2 to 'evalua.text.ari' (table expected, got boolean)", text.ari, { "a" }, true)
+  h.raises("bad argument #4 to 'evalua.text.rouge' (table expected, got string)", text.rouge, preds, tgts, "rouge1", "x")
 end)
 
 h.case("rouge: a pair past the LCS cap is nil with a reason, the others score", function()
