@@ -17,7 +17,7 @@ rep=${2:-3}
   (cd "$here" && npm install --silent --no-audit --no-fund)
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-EVALUA_SOURCE_DIR=$root "$bin" "$here/make_corpus.lua" "$tmp/corpus.txt" "$bytes"
+"$bin" "$here/make_corpus.lua" "$tmp/corpus.txt" "$bytes"
 "$bin" "$here/bench.lua" "$tmp/corpus.txt" "$rep" > "$tmp/evalua.jsonl"
 node "$here/bench.js" "$tmp/corpus.txt" "$rep" > "$tmp/node.jsonl"
 cat "$tmp/evalua.jsonl" "$tmp/node.jsonl" | "$bin" "$here/report.lua"
