@@ -622,19 +622,19 @@ end
 function Run:put_cells(key, values)
   check_key("put_cells", key)
   if type(values) ~= "table" then error("put_cells: expected a table of values, got " .. type(values), 2) end
-  transaction(function(d)
-    if values.n then
-      for row = 1, values.n do
-        local kind, v = cell_encode(values[row])
-        d:run(PUT, self.id, key, row, kind, v)
-      end
-    else
-      for row, value in pairs(values) do
-        check_row("put_cells", row)
-        local kind, v = cell_encode(value)
-        d:run(PUT, self.id, key, row, kind, v)
-      end
+  -- encode first: the write lock is held only for the inserts
+  local rows, kinds, vals = {}, {}, {}
+  if values.n then
+    for row = 1, values.n do rows[row] = row end
+  else
+    for row in pairs(values) do
+      check_row("put_cells", row)
+      rows[#rows + 1] = row
     end
+  end
+  for i, row in ipairs(rows) do kinds[i], vals[i] = cell_encode(values[row]) end
+  transaction(function(d)
+    for i, row in ipairs(rows) do d:run(PUT, self.id, key, row, kinds[i], vals[i]) end
   end)
 end
 
@@ -733,20 +733,26 @@ end
 function Run:log_table(name, t)
   check_key("log_table", name)
   local names, cols, nrows = table_parts(t, "log_table")
+  -- encode every column first: the write lock is held only for the inserts
+  local data, kinds = {}, {}
+  for pos, cname in ipairs(names) do
+    local c = cols[cname] or {}
+    local list, k = { n = nrows }, {}
+    for r = 1, nrows do
+      local v = c[r]
+      list[r] = v
+      k[r] = kind_letter(v)
+    end
+    data[pos], kinds[pos] = M.json_encode(list), table.concat(k)
+  end
+  local header = M.json_encode(names)
   transaction(function(d)
     d:run("DELETE FROM table_columns WHERE run_id = ? AND name = ?", self.id, name)
     d:run("INSERT OR REPLACE INTO result_tables(run_id, name, nrows, columns, created) VALUES (?, ?, ?, ?, ?)",
-      self.id, name, nrows, M.json_encode(names), now())
+      self.id, name, nrows, header, now())
     for pos, cname in ipairs(names) do
-      local c = cols[cname] or {}
-      local list, kinds = { n = nrows }, {}
-      for r = 1, nrows do
-        local v = c[r]
-        list[r] = v
-        kinds[r] = kind_letter(v)
-      end
       d:run("INSERT INTO table_columns(run_id, name, pos, column, data, kinds) VALUES (?, ?, ?, ?, ?, ?)",
-        self.id, name, pos, tostring(cname), M.json_encode(list), table.concat(kinds))
+        self.id, name, pos, tostring(cname), data[pos], kinds[pos])
     end
     if name == "eval_results_table" then
       d:run("UPDATE runs SET nrows = coalesce(nrows, ?) WHERE id = ?", nrows, self.id)
