@@ -65,6 +65,7 @@
 --       not available; nil, err when missing
 --   load_table_columns(ref [, name]) -> { names = {...},
 --       columns = { [name] = column list with n }, n_rows = n } | nil, err
+--   tables(ref) -> { { name =, n_rows =, columns = {names} }, ... } (no data)
 --   load_cells(ref, key) -> { [row] = value }, present;  cell_keys(ref)
 --   artifacts(ref) -> { {name=, mime=, size=, path=}, ... }
 --   artifact(ref, name) -> bytes, mime | nil, err
@@ -954,6 +955,19 @@ function M.load_table(ref, name)
     return tbl.from(list)
   end
   return p
+end
+
+-- The result tables of a run without their data: a list of
+-- { name =, n_rows =, columns = {names} }, by name.
+function M.tables(ref)
+  local id, err = M.resolve(ref)
+  if not id then return nil, err end
+  local out = {}
+  for _, t in ipairs(get_db(true):rows("SELECT name, nrows, columns FROM result_tables WHERE run_id = ?"
+      .. " ORDER BY name", id)) do
+    out[#out + 1] = { name = t.name, n_rows = t.nrows, columns = cjson.decode(t.columns) }
+  end
+  return out
 end
 
 function M.load_cells(ref, key)

@@ -206,6 +206,8 @@ h.case("round trips: params, metrics, cells, tables, artifacts, accounting", fun
   local bytes, mime = tracking.artifact("trip", "raw.bin")
   h.eq(bytes, "\0\1\2", "bytes") h.eq(mime, "application/octet-stream", "mime")
   h.same(r.tables, { "eval_results_table", "rows_form" }, "table names")
+  h.same(tracking.tables("trip"), { { name = "eval_results_table", n_rows = 3, columns = { "inputs", "n", "score", "nested" } },
+    { name = "rows_form", n_rows = 1, columns = { "a" } } }, "table info")
 end)
 
 h.case("bad arguments raise clear errors", function()

@@ -245,9 +245,8 @@ function M.show(ref, opts)
   section("metrics", ms)
   section("accounting", M.accounting_lines(r.accounting))
   local ts = {}
-  for _, name in ipairs(r.tables) do
-    local tc = t.load_table_columns(i.id, name)
-    ts[#ts + 1] = { name, tc and string.format("%d rows, %d columns", tc.n_rows, #tc.names) or "" }
+  for _, tb in ipairs(t.tables(i.id)) do
+    ts[#ts + 1] = { tb.name, string.format("%d rows, %d columns", tb.n_rows, #tb.columns) }
   end
   section("tables", ts)
   local as = {}
