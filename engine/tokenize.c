@@ -740,6 +740,7 @@ static int encode_piece(const tok_encoding *e, const unsigned char *p, size_t n,
     bpe_small(e, p, n, k);
     return 0;
   }
+  if (n >= UINT32_MAX / 2) return -1; /* positions are 32-bit: a 2 GiB run of letters */
   return bpe_large(e, p, n, k);
 }
 

@@ -30,11 +30,13 @@ long tok_rank(const tok_encoding *e, const void *p, size_t n);
 
 /* Encodes text[0..len) and stores a malloc'd array of ids in *ids (caller
  * frees; NULL for an empty result) and its length in *n. Returns 0, or -1
- * when out of memory (nothing to free then). */
+ * when out of memory or when one piece (a run of letters, digits are cut in
+ * threes) exceeds 2 GiB; nothing to free then. */
 int tok_encode(const tok_encoding *e, const char *text, size_t len, uint32_t **ids,
                size_t *n);
 
-/* Number of tokens of text[0..len); (size_t)-1 when out of memory. */
+/* Number of tokens of text[0..len); (size_t)-1 on the failures of
+ * tok_encode. */
 size_t tok_count(const tok_encoding *e, const char *text, size_t len);
 
 /* Decodes ids into a malloc'd byte string stored in *out (NUL-terminated,
