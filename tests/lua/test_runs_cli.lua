@@ -133,6 +133,9 @@ h.case("runs export: csv, jsonl, mlflow-json", function()
   h.eq(out, '{"columns":["inputs","outputs","token_count","judge/v1/score","judge/v1/justification","ratio"],'
     .. '"data":[["q1","h\\u00e9llo \\"x\\"",11,5,"because 1",0.3333333333],'
     .. '["q2","a,b",12,4,"because 2",0.6666666667],["q3","line\\nbreak",13,3,"because 3",1.0]]}', "mlflow-json")
+  local text = require("evalua.cli.runs").export_text({ names = { "a", "b", "c", "d" }, n_rows = 2,
+    columns = { a = { n = 2, 1 }, b = { n = 2, 1, 2 }, c = { n = 2, 1, 2.5 }, d = { n = 2, 1, "x" } } }, "mlflow-json")
+  h.eq(text, '{"columns":["a","b","c","d"],"data":[[1.0,1,1.0,1],[null,2,2.5,"x"]]}', "pandas dtypes")
   local f = d .. "/out.json"
   c = runs({ "export", "alpha", "--format", "mlflow-json", "-o", f })
   h.eq(c, 0, "to file")

@@ -302,10 +302,27 @@ function M.export_text(tc, format)
     return #out > 0 and (table.concat(out, "\n") .. "\n") or ""
   elseif format == "mlflow-json" then
     local opts = { ascii = true, decimals = 10 }
+    -- pandas makes a numeric column with a missing value or a float in it
+    -- float64, and writes its integers as 5.0: do the same
+    local floaty = {}
+    for j, name in ipairs(names) do
+      local c, numeric, holes, floats = cols[name], true, false, false
+      for r = 1, n do
+        local v = c[r]
+        if v == nil then holes = true
+        elseif type(v) ~= "number" then numeric = false break
+        elseif math.type(v) == "float" then floats = true end
+      end
+      floaty[j] = numeric and (holes or floats)
+    end
     local data = {}
     for r = 1, n do
       local row = {}
-      for j, name in ipairs(names) do row[j] = t.json_encode(cols[name][r], opts) end
+      for j, name in ipairs(names) do
+        local v = cols[name][r]
+        if floaty[j] and math.type(v) == "integer" then v = v + 0.0 end
+        row[j] = t.json_encode(v, opts)
+      end
       data[r] = "[" .. table.concat(row, ",") .. "]"
     end
     return '{"columns":' .. t.json_encode(names, opts) .. ',"data":[' .. table.concat(data, ",") .. "]}"
