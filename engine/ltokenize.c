@@ -49,7 +49,8 @@ static int l_encode(lua_State *L)
   const tok_encoding *e = check_enc(L, 2, "encode");
   void **b = box_new(L);
   uint32_t *ids;
-  if (tok_encode(e, s, len, &ids, &n)) return luaL_error(L, "tokenize.encode: out of memory (or a 2 GiB piece)");
+  if (tok_encode(e, s, len, &ids, &n))
+    return luaL_error(L, "tokenize.encode: out of memory (or a 2 GiB piece)");
   *b = ids;
   lua_createtable(L, n > INT32_MAX ? INT32_MAX : (int)n, 0);
   for (size_t i = 0; i < n; i++) {
@@ -117,7 +118,9 @@ static int l_count_list(lua_State *L)
       size_t len;
       const char *s = lua_tolstring(L, -1, &len);
       size_t c = tok_count(e, s, len);
-      if (c == (size_t)-1) return luaL_error(L, "tokenize.count_list: row %d: out of memory (or a 2 GiB piece)", (int)i);
+      if (c == (size_t)-1)
+        return luaL_error(L, "tokenize.count_list: row %d: out of memory (or a 2 GiB piece)",
+                          (int)i);
       lua_pushinteger(L, (lua_Integer)c);
       lua_rawseti(L, -3, i);
     }
