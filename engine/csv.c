@@ -1,5 +1,10 @@
 /* csv.c: the CSV reader of table.h (RFC 4180 with a header row) and its
- * pandas-like per-column type inference. The writer is in table.c. */
+ * pandas-like per-column type inference. The writer is in table.c.
+ *
+ * Files are read in chunks: the parser takes every complete record in the
+ * buffer, the unfinished tail moves to the front and more is read, so memory
+ * holds the table plus one chunk, not the whole file. A string in memory is
+ * one chunk that is known to be the last. */
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -12,17 +17,24 @@
 typedef struct {
   const char *src, *name;
   size_t len, pos;
+  int eof;          /* src[len) is the end of the input */
+  size_t base_off;  /* offset of src[0] in the input */
+  size_t base_line; /* line number of src[0] */
   char sep;
+  int have_header;
+  size_t ncols;
+  tbl *t;
   tbl_err *err;
   json_buf scratch; /* unescaped text of quoted fields with "" inside */
 } csvp;
 
-/* "read_csv: NAME:LINE:COL: msg" for the byte at offset at */
+/* "read_csv: NAME:LINE:COL: msg" for the byte at offset at of the buffer */
 static void fail_at(csvp *p, size_t at, const char *msg)
 {
   size_t line, col;
   json_linecol(p->src, p->len, at, &line, &col);
-  snprintf(p->err->msg, sizeof p->err->msg, "read_csv: %.200s:%zu:%zu: %.250s", p->name, line, col, msg);
+  snprintf(p->err->msg, sizeof p->err->msg, "read_csv: %.200s:%zu:%zu: %.250s", p->name,
+           p->base_line + line - 1, col, msg);
 }
 
 static void fail(csvp *p, const char *fmt, ...)
@@ -35,10 +47,12 @@ static void fail(csvp *p, const char *fmt, ...)
   snprintf(p->err->msg, sizeof p->err->msg, "read_csv: %.200s: %.250s", p->name, m);
 }
 
-enum { F_MORE, F_EOR, F_ERR }; /* after a field: another follows, record ended, error */
+/* after a field: another follows, the record ended, an error, or the buffer
+ * ended before the field did (more input is needed) */
+enum { F_MORE, F_EOR, F_ERR, F_NEED };
 
-/* Parses the field at p->pos into s, n and quoted. The text stays
- * valid until the next call. */
+/* Parses the field at p->pos into s, n and quoted. The text stays valid
+ * until the next call. */
 static int next_field(csvp *p, const char **s, size_t *n, int *quoted)
 {
   const char *src = p->src;
@@ -55,10 +69,12 @@ static int next_field(csvp *p, const char **s, size_t *n, int *quoted)
     for (;;) {
       const char *q = memchr(src + i, '"', end - i);
       if (!q) {
+        if (!p->eof) return F_NEED;
         fail_at(p, open, "unclosed quote");
         return F_ERR;
       }
       size_t k = (size_t)(q - src);
+      if (k + 1 >= end && !p->eof) return F_NEED; /* "" or the closing quote? */
       if (k + 1 < end && src[k + 1] == '"') { /* "" is one quote */
         json_buf_put(&p->scratch, src + start, k + 1 - start);
         copied = 1;
@@ -94,18 +110,30 @@ static int next_field(csvp *p, const char **s, size_t *n, int *quoted)
     *s = src + start;
     *n = i - start;
   }
-  if (i >= end) { p->pos = end; return F_EOR; }
+  if (i >= end) {
+    if (!p->eof) return F_NEED;
+    p->pos = end;
+    return F_EOR;
+  }
   if (src[i] == sep) { p->pos = i + 1; return F_MORE; }
-  if (src[i] == '\r' && i + 1 < end && src[i + 1] == '\n') i++;
+  if (src[i] == '\r') {
+    if (i + 1 >= end && !p->eof) return F_NEED; /* a CR LF cut in two */
+    if (i + 1 < end && src[i + 1] == '\n') i++;
+  }
   p->pos = i + 1;
   return F_EOR;
 }
 
-/* skips blank lines; returns 0 at the end of the data */
+/* skips blank lines: F_MORE when a record starts at p->pos, F_EOR at the
+ * end of the input, F_NEED when the buffer ran out first */
 static int skip_blank(csvp *p)
 {
-  while (p->pos < p->len && (p->src[p->pos] == '\n' || p->src[p->pos] == '\r')) p->pos++;
-  return p->pos < p->len;
+  while (p->pos < p->len && (p->src[p->pos] == '\n' || p->src[p->pos] == '\r')) {
+    if (p->src[p->pos] == '\r' && p->pos + 1 >= p->len && !p->eof) return F_NEED;
+    p->pos++;
+  }
+  if (p->pos < p->len) return F_MORE;
+  return p->eof ? F_EOR : F_NEED;
 }
 
 /* ---- inference ---- */
@@ -221,41 +249,16 @@ static int infer_column(tbl *t, size_t col)
 
 /* ---- the reader ---- */
 
-tbl *tbl_read_csv_mem(const char *data, size_t len, const char *name,
-                      const tbl_csv_opts *opts, tbl_err *err)
+static int read_header(csvp *p)
 {
-  tbl_err dummy;
-  if (!err) err = &dummy;
-  csvp p = {.src = data, .len = len, .name = name ? name : "<string>", .err = err,
-            .sep = opts && opts->sep ? opts->sep : ','};
-  tbl *t = NULL;
-  size_t bad;
-  if (!json_utf8_valid(data, len, &bad)) {
-    size_t line, col;
-    json_linecol(data, len, bad, &line, &col);
-    fail(&p, "invalid UTF-8 at byte %zu (line %zu)", bad, line);
-    return NULL;
-  }
-  if (len >= 3 && memcmp(data, "\xEF\xBB\xBF", 3) == 0) p.pos = 3;
-  if (p.sep == '"' || p.sep == '\n' || p.sep == '\r') {
-    fail(&p, "bad separator");
-    return NULL;
-  }
-  t = tbl_new();
-  if (!t) goto oom;
-  if (!skip_blank(&p)) {
-    fail(&p, "no header row (empty file)");
-    goto error;
-  }
-  /* header */
-  size_t hdr_at = p.pos;
+  tbl *t = p->t;
   for (;;) {
     const char *s;
     size_t n;
     int quoted;
-    size_t at = p.pos;
-    int rc = next_field(&p, &s, &n, &quoted);
-    if (rc == F_ERR) goto error;
+    size_t at = p->pos;
+    int rc = next_field(p, &s, &n, &quoted);
+    if (rc == F_ERR || rc == F_NEED) return rc;
     char unnamed[40];
     if (n == 0) {
       n = (size_t)snprintf(unnamed, sizeof unnamed, "Unnamed: %zu", tbl_ncols(t));
@@ -263,56 +266,239 @@ tbl *tbl_read_csv_mem(const char *data, size_t len, const char *name,
     }
     tbl_err e;
     if (tbl_add_col(t, s, n, &e) < 0) {
-      fail_at(&p, at, e.msg);
-      goto error;
+      fail_at(p, at, e.msg);
+      return F_ERR;
     }
+    if (rc == F_EOR) return F_EOR;
+  }
+}
+
+static int read_record(csvp *p)
+{
+  tbl *t = p->t;
+  size_t rec_at = p->pos;
+  size_t row = tbl_nrows(t);
+  if (tbl_resize(t, row + 1) < 0) {
+    fail(p, "out of memory");
+    return F_ERR;
+  }
+  size_t k = 0;
+  for (;;) {
+    const char *s;
+    size_t n;
+    int quoted;
+    int rc = next_field(p, &s, &n, &quoted);
+    if (rc == F_NEED) tbl_resize(t, row); /* the row comes again with more input */
+    if (rc == F_ERR || rc == F_NEED) return rc;
+    if (k < p->ncols && (n > 0 || quoted) && tbl_set_str(t, row, k, s, n) < 0) {
+      fail(p, "out of memory");
+      return F_ERR;
+    }
+    k++;
     if (rc == F_EOR) break;
   }
-  (void)hdr_at;
-  size_t ncols = tbl_ncols(t);
-  /* records */
-  while (skip_blank(&p)) {
-    size_t rec_at = p.pos;
-    size_t row = tbl_nrows(t);
-    if (tbl_resize(t, row + 1) < 0) goto oom;
-    size_t k = 0;
-    for (;;) {
-      const char *s;
-      size_t n;
-      int quoted;
-      int rc = next_field(&p, &s, &n, &quoted);
-      if (rc == F_ERR) goto error;
-      if (k < ncols && (n > 0 || quoted) && tbl_set_str(t, row, k, s, n) < 0) goto oom;
-      k++;
-      if (rc == F_EOR) break;
-    }
-    if (k != ncols) {
-      size_t line, col;
-      json_linecol(data, len, rec_at, &line, &col);
-      snprintf(err->msg, sizeof err->msg, "read_csv: %.200s:%zu: expected %zu field%s, got %zu",
-               p.name, line, ncols, ncols == 1 ? "" : "s", k);
-      goto error;
-    }
+  if (k != p->ncols) {
+    size_t line, col;
+    json_linecol(p->src, p->len, rec_at, &line, &col);
+    snprintf(p->err->msg, sizeof p->err->msg, "read_csv: %.200s:%zu: expected %zu field%s, got %zu",
+             p->name, p->base_line + line - 1, p->ncols, p->ncols == 1 ? "" : "s", k);
+    return F_ERR;
   }
-  if (!(opts && opts->noinfer))
-    for (size_t c = 0; c < ncols; c++)
-      if (infer_column(t, c) < 0) goto oom;
-  json_buf_free(&p.scratch);
-  return t;
-oom:
-  fail(&p, "out of memory");
-error:
-  json_buf_free(&p.scratch);
-  tbl_free(t);
+  return F_EOR;
+}
+
+/* Parses every complete record in the buffer. F_EOR: the input is done;
+ * F_NEED: p->pos is where the unfinished part starts; F_ERR. */
+static int parse_some(csvp *p)
+{
+  for (;;) {
+    size_t at = p->pos;
+    int rc = skip_blank(p);
+    if (rc == F_NEED) return F_NEED;
+    if (rc == F_EOR) {
+      if (!p->have_header) {
+        fail(p, "no header row (empty file)");
+        return F_ERR;
+      }
+      return F_EOR;
+    }
+    if (!p->have_header) {
+      rc = read_header(p);
+      if (rc == F_EOR) {
+        p->have_header = 1;
+        p->ncols = tbl_ncols(p->t);
+      } else if (rc == F_NEED) {
+        while (tbl_ncols(p->t)) tbl_drop_col(p->t, tbl_ncols(p->t) - 1);
+      }
+    } else {
+      rc = read_record(p);
+    }
+    if (rc == F_NEED) p->pos = at;
+    if (rc != F_EOR) return rc;
+  }
+}
+
+/* line ends in s[0..n), counted as json_linecol counts them */
+static size_t count_lines(const char *s, size_t n)
+{
+  size_t k = 0;
+  for (const char *q = s, *end = s + n; (q = memchr(q, '\n', (size_t)(end - q))) != NULL; q++) k++;
+  for (size_t i = 0; i < n; i++)
+    if (s[i] == '\r' && !(i + 1 < n && s[i + 1] == '\n')) k++;
+  return k;
+}
+
+/* length of s[0..n) without a UTF-8 sequence cut off at its end */
+static size_t whole_chars(const char *s, size_t n)
+{
+  for (size_t back = 1; back <= 3 && back <= n; back++) {
+    unsigned char c = (unsigned char)s[n - back];
+    if ((c & 0xC0) == 0x80) continue; /* continuation: look further back */
+    size_t need = c >= 0xF0 ? 4 : c >= 0xE0 ? 3 : c >= 0xC0 ? 2 : 1;
+    return need > back ? n - back : n;
+  }
+  return n;
+}
+
+static int check_utf8(csvp *p, size_t from, size_t to)
+{
+  size_t bad;
+  if (json_utf8_valid(p->src + from, to - from, &bad)) return 0;
+  size_t line, col;
+  json_linecol(p->src, p->len, from + bad, &line, &col);
+  fail(p, "invalid UTF-8 at byte %zu (line %zu)", p->base_off + from + bad, p->base_line + line - 1);
+  return -1;
+}
+
+static void start(csvp *p, const char *name, const tbl_csv_opts *opts, tbl_err *err)
+{
+  memset(p, 0, sizeof *p);
+  p->name = name ? name : "<string>";
+  p->err = err;
+  p->sep = opts && opts->sep ? opts->sep : ',';
+  p->base_line = 1;
+}
+
+static tbl *finish(csvp *p, const tbl_csv_opts *opts, int ok)
+{
+  if (ok && !(opts && opts->noinfer))
+    for (size_t c = 0; c < p->ncols && ok; c++)
+      if (infer_column(p->t, c) < 0) {
+        fail(p, "out of memory");
+        ok = 0;
+      }
+  json_buf_free(&p->scratch);
+  if (ok) return p->t;
+  tbl_free(p->t);
   return NULL;
+}
+
+static int bad_sep(csvp *p)
+{
+  if (p->sep == '"' || p->sep == '\n' || p->sep == '\r') {
+    fail(p, "bad separator");
+    return 1;
+  }
+  return 0;
+}
+
+tbl *tbl_read_csv_mem(const char *data, size_t len, const char *name,
+                      const tbl_csv_opts *opts, tbl_err *err)
+{
+  tbl_err dummy;
+  csvp p;
+  start(&p, name, opts, err ? err : &dummy);
+  if (bad_sep(&p)) return NULL;
+  p.src = data;
+  p.len = len;
+  p.eof = 1;
+  if (check_utf8(&p, 0, len) < 0) return NULL;
+  if (len >= 3 && memcmp(data, "\xEF\xBB\xBF", 3) == 0) { /* not a character of line 1 */
+    p.src += 3;
+    p.len -= 3;
+    p.base_off = 3;
+  }
+  p.t = tbl_new();
+  if (!p.t) {
+    fail(&p, "out of memory");
+    return NULL;
+  }
+  return finish(&p, opts, parse_some(&p) == F_EOR);
+}
+
+tbl *tbl_read_csv_file(FILE *fp, const char *name, const tbl_csv_opts *opts, tbl_err *err)
+{
+  tbl_err dummy;
+  csvp p;
+  start(&p, name, opts, err ? err : &dummy);
+  if (bad_sep(&p)) return NULL;
+  size_t chunk = opts && opts->chunk ? opts->chunk : (size_t)1 << 20;
+  json_buf b = {0};
+  size_t checked = 0; /* bytes of b already checked for UTF-8 */
+  int first = 1, ok = 0, eof = 0;
+  p.t = tbl_new();
+  if (!p.t) {
+    fail(&p, "out of memory");
+    return NULL;
+  }
+  for (;;) {
+    if (json_buf_reserve(&b, chunk) < 0) {
+      fail(&p, "out of memory");
+      break;
+    }
+    size_t n = fread(b.p + b.len, 1, chunk, fp);
+    b.len += n;
+    if (n < chunk) {
+      if (ferror(fp)) {
+        fail(&p, "%s", strerror(errno));
+        break;
+      }
+      eof = 1;
+    }
+    p.src = b.p;
+    p.len = b.len;
+    p.eof = eof;
+    size_t upto = eof ? b.len : whole_chars(b.p, b.len);
+    if (check_utf8(&p, checked, upto) < 0) break;
+    checked = upto;
+    p.pos = 0;
+    if (first) {
+      if (b.len < 3 && !eof) continue;
+      if (b.len >= 3 && memcmp(b.p, "\xEF\xBB\xBF", 3) == 0) { /* not a character of line 1 */
+        memmove(b.p, b.p + 3, b.len - 3);
+        b.len -= 3;
+        checked -= 3;
+        p.base_off = 3;
+        p.len = b.len;
+      }
+      first = 0;
+    }
+    int rc = parse_some(&p);
+    if (rc == F_EOR) { ok = 1; break; }
+    if (rc == F_ERR) break;
+    /* keep the unfinished tail; count what is consumed */
+    size_t used = p.pos;
+    if (used == 0 && chunk < ((size_t)1 << 30)) chunk *= 2; /* a long record: read more at a time */
+    p.base_line += count_lines(b.p, used);
+    p.base_off += used;
+    memmove(b.p, b.p + used, b.len - used);
+    b.len -= used;
+    checked -= used;
+  }
+  json_buf_free(&b);
+  return finish(&p, opts, ok);
 }
 
 tbl *tbl_read_csv(const char *path, const tbl_csv_opts *opts, tbl_err *err)
 {
-  size_t len;
-  char *data = tbl_slurp("read_csv", path, &len, err);
-  if (!data) return NULL;
-  tbl *t = tbl_read_csv_mem(data, len, path, opts, err);
-  free(data);
+  tbl_err dummy;
+  if (!err) err = &dummy;
+  FILE *fp = fopen(path, "rb");
+  if (!fp) {
+    snprintf(err->msg, sizeof err->msg, "read_csv: %.300s: %s", path, strerror(errno));
+    return NULL;
+  }
+  tbl *t = tbl_read_csv_file(fp, path, opts, err);
+  fclose(fp);
   return t;
 }

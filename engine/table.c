@@ -491,9 +491,9 @@ static void wmaybe(wout *w)
   if (w->b.len >= WCHUNK) wflush(w);
 }
 
-static void csv_field(wout *w, const char *s, size_t n, char sep)
+static void csv_field(wout *w, const char *s, size_t n, char sep, int force)
 {
-  int quote = n == 0;
+  int quote = n == 0 || force;
   for (size_t i = 0; i < n && !quote; i++) {
     char c = s[i];
     if (c == sep || c == '"' || c == '\n' || c == '\r') quote = 1;
@@ -524,7 +524,7 @@ static void csv_cell(wout *w, const tbl *t, size_t r, size_t c, char sep)
   case TBL_STR:
   case TBL_JSON:
     s = tbl_get_str(t, r, c, &len);
-    csv_field(w, s, len, sep);
+    csv_field(w, s, len, sep, 0);
     break;
   case TBL_INT: json_buf_put(&w->b, num, json_fmt_int(num, t->cols[c].val[r].i)); break;
   case TBL_FLOAT: {
@@ -543,7 +543,13 @@ static void write_csv(wout *w, const tbl *t, char sep)
 {
   for (size_t c = 0; c < t->ncols; c++) {
     if (c) json_buf_putc(&w->b, sep);
-    csv_field(w, t->cols[c].name, t->cols[c].namelen, sep);
+    const struct tcol *k = &t->cols[c];
+    if (c == 0 && k->namelen >= 3 && memcmp(k->name, "\xEF\xBB\xBF", 3) == 0) {
+      /* quoted, so a reader does not take it for a byte order mark */
+      csv_field(w, k->name, k->namelen, sep, 1);
+    } else {
+      csv_field(w, k->name, k->namelen, sep, 0);
+    }
   }
   json_buf_putc(&w->b, '\n');
   for (size_t r = 0; r < t->nrows && !w->failed; r++) {

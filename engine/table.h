@@ -17,6 +17,7 @@
 #define EVALUA_TABLE_H
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 typedef struct tbl tbl;
 
@@ -123,8 +124,9 @@ tbl *tbl_slice(const tbl *t, size_t first, size_t count);
 /* ---- reading ---- */
 
 typedef struct {
-  char sep;  /* field separator; ',' when 0 */
-  int noinfer; /* 1: keep every cell a string (empty unquoted cells stay nil) */
+  char sep;     /* field separator; ',' when 0 */
+  int noinfer;  /* 1: keep every cell a string (empty unquoted cells stay nil) */
+  size_t chunk; /* tbl_read_csv_file: bytes read at a time; 0 = 1 MiB */
 } tbl_csv_opts;
 
 /* Reads CSV (RFC 4180 with a header row; CRLF or LF; a UTF-8 BOM is
@@ -139,8 +141,12 @@ typedef struct {
  * NAME:LINE: expected 3 fields, got 4"). opts may be NULL. */
 tbl *tbl_read_csv_mem(const char *data, size_t len, const char *name,
                       const tbl_csv_opts *opts, tbl_err *err);
-/* The same for the file at path (errors name path). */
+/* The same for the file at path (errors name path). The file is read in
+ * chunks, so memory holds the table and one chunk, not the whole file. */
 tbl *tbl_read_csv(const char *path, const tbl_csv_opts *opts, tbl_err *err);
+/* The same from an open stream (the caller keeps and closes fp); errors
+ * name `name`, and a read error is "read_csv: NAME: <strerror>". */
+tbl *tbl_read_csv_file(FILE *fp, const char *name, const tbl_csv_opts *opts, tbl_err *err);
 
 /* Reads JSON Lines: one object per non-blank line; columns in order of first
  * appearance; a key missing from a row is nil; JSON null is nil; nested

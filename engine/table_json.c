@@ -158,7 +158,10 @@ static int start(jr *r, const char *api, const char *data, size_t len, const cha
              r->name, bad, line);
     return -1;
   }
-  if (len >= 3 && memcmp(data, "\xEF\xBB\xBF", 3) == 0) r->jp.pos = 3;
+  if (len >= 3 && memcmp(data, "\xEF\xBB\xBF", 3) == 0) { /* not a character of line 1 */
+    r->jp.src += 3;
+    r->jp.len -= 3;
+  }
   r->t = tbl_new();
   if (!r->t) {
     fail_msg(r, "out of memory");

@@ -122,6 +122,8 @@ static const struct rcase cases[] = {
   {CSV, S("\xEF\xBB\xBF"), NULL, "read_csv: t.csv: no header row (empty file)"},
   {CSV, S("\n\r\n\n"), NULL, "read_csv: t.csv: no header row (empty file)"},
   {CSV, S("a,b,a\n1,2,3\n"), NULL, "read_csv: t.csv:1:5: duplicate column name \"a\""},
+  {CSV, S("\xEF\xBB\xBF" "a,a\n"), NULL, "read_csv: t.csv:1:3: duplicate column name \"a\""},
+  {CSV, S("\xEF\xBB\xBF" "a\n\xff"), NULL, "read_csv: t.csv: invalid UTF-8 at byte 5 (line 2)"},
   /* ---- JSONL: good ---- */
   {JSONL, S("{\"a\":1,\"b\":\"x\"}\n{\"a\":2.5,\"b\":null}\n"), "a|b\ni:1|s:x\nf:2.5|nil", NULL},
   {JSONL, S("{\"a\":1}\n{\"b\":true}\n"), "a|b\ni:1|nil\nnil|b:1", NULL},
@@ -147,6 +149,7 @@ static const struct rcase cases[] = {
   {JSONL, S("{\"a\":01}"), NULL, "read_jsonl: t.jsonl:1:7: expected ',' or '}'"},
   {JSONL, S("{\"a\":1"), NULL, "read_jsonl: t.jsonl:1:7: unexpected end of input, expected ',' or '}'"},
   {JSONL, S("{\"a\":\"\xC3\"}"), NULL, "read_jsonl: t.jsonl: invalid UTF-8 at byte 6 (line 1)"},
+  {JSONL, S("\xEF\xBB\xBF{\"a\":}"), NULL, "read_jsonl: t.jsonl:1:6: unexpected '}', expected a value"},
   {JSONL, S("{\"a\":-}"), NULL, "read_jsonl: t.jsonl:1:7: unexpected '}', expected a digit"},
   {JSONL, S("{\"a\":1.}"), NULL, "read_jsonl: t.jsonl:1:8: unexpected '}', expected a digit after '.'"},
   /* ---- JSON documents ---- */
@@ -180,6 +183,32 @@ static void test_readers(void)
     case CSV_SEMI: t = tbl_read_csv_mem(c->input, c->len, "t.csv", &o, &err); break;
     case JSONL: t = tbl_read_jsonl_mem(c->input, c->len, "t.jsonl", &err); break;
     case JSON: t = tbl_read_json_mem(c->input, c->len, "t.json", &err); break;
+    }
+    if (c->fmt == CSV || c->fmt == CSV_NOINFER || c->fmt == CSV_SEMI) {
+      /* the chunked file reader must agree with the in-memory one at every
+       * chunk size (records, quotes, CR LF and UTF-8 cut anywhere) */
+      FILE *fp = tmpfile();
+      fwrite(c->input, 1, c->len, fp);
+      for (size_t chunk = 1; chunk <= 9; chunk += (chunk < 4 ? 1 : 5)) {
+        rewind(fp);
+        tbl_csv_opts oc = o;
+        oc.chunk = chunk;
+        tbl_err ferr = {{0}};
+        tbl *ft = tbl_read_csv_file(fp, "t.csv", &oc, &ferr);
+        CHECK((ft == NULL) == (t == NULL));
+        if (ft && t) {
+          char *a = dump(t), *b = dump(ft);
+          if (strcmp(a, b) != 0) fprintf(stderr, "case %zu chunk %zu:\n", i, chunk);
+          CHECK_STR(b, a);
+          free(a);
+          free(b);
+        } else if (!ft && !t && strcmp(err.msg, ferr.msg) != 0) {
+          fprintf(stderr, "case %zu chunk %zu:\n", i, chunk);
+          CHECK_STR(ferr.msg, err.msg);
+        }
+        tbl_free(ft);
+      }
+      fclose(fp);
     }
     if (c->want) {
       if (!t) {
@@ -335,6 +364,18 @@ static void test_writers(void)
   }
   tbl_free(rb);
   free(rec);
+
+  /* a first column name that starts with U+FEFF is quoted, or it would be
+   * read back as a byte order mark */
+  tbl *bom = tbl_new();
+  tbl_add_col(bom, "\xEF\xBB\xBFk", 4, NULL);
+  char *bc = csv_of(bom);
+  CHECK_STR(bc, "\"\xEF\xBB\xBFk\"\n");
+  tbl *bb = tbl_read_csv_mem(bc, strlen(bc), "b.csv", NULL, &err);
+  CHECK(bb && tbl_colindex(bb, "\xEF\xBB\xBFk", 4) == 0);
+  tbl_free(bb);
+  free(bc);
+  tbl_free(bom);
 
   /* an empty table */
   tbl *e = tbl_new();
