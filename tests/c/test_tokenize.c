@@ -330,6 +330,7 @@ int main(void)
   CHECK(run_file("tests/data/tokenize/testplans.tsv", 1) == 121);
   CHECK(run_file("tests/data/tokenize/cases.tsv", 1) > 200);
   CHECK(run_file("tests/data/tokenize/random.tsv", 1) == 6000);
+  CHECK(run_file("tests/data/tokenize/wide.tsv", 1) == 5000);
   CHECK(run_file("tests/data/tokenize/invalid_utf8.tsv", 0) > 800);
   test_roundtrip_corpus();
   test_long_piece();

@@ -115,7 +115,35 @@ const alphabet = [
   console.error(`random.tsv: ${out.length - 1} cases`);
 }
 
-// 4. invalid UTF-8: bytes as given; expected = ids of the text after
+// 4. random code points from the whole of Unicode (BMP, planes 1-3, some
+// unassigned): the Unicode 16 tables against tiktoken's own, one string at a time
+{
+  let st = 99;
+  const r = () => ((st = (Math.imul(st, 1103515245) + 12345) >>> 0) >>> 8) / 16777216;
+  const out = ['# random code points over all of Unicode (fixed seed); ids from npm tiktoken@1.0.22'];
+  for (const e of ENCS) {
+    for (let k = 0; k < 2500; k++) {
+      let s = '';
+      const len = 1 + Math.floor(r() * 30);
+      for (let i = 0; i < len; i++) {
+        const x = r();
+        let cp;
+        if (x < 0.3) cp = 0x20 + Math.floor(r() * 0x5f);
+        else if (x < 0.4) cp = [0x20, 0x20, 0x0a, 0x0d, 0x09, 0x27][Math.floor(r() * 6)];
+        else if (x < 0.8) cp = Math.floor(r() * 0x3000);
+        else if (x < 0.95) cp = Math.floor(r() * 0x10000);
+        else cp = 0x10000 + Math.floor(r() * 0x30000);
+        if (cp >= 0xd800 && cp <= 0xdfff) cp = 0x41;
+        s += String.fromCodePoint(cp);
+      }
+      out.push(line(e, Buffer.from(s, 'utf8'), ids(e, s)));
+    }
+  }
+  writeFileSync(path.join(outDir, 'wide.tsv'), out.join('\n') + '\n');
+  console.error(`wide.tsv: ${out.length - 1} cases`);
+}
+
+// 5. invalid UTF-8: bytes as given; expected = ids of the text after
 // replacement by U+FFFD per maximal subpart (what Python's "replace" and
 // WHATWG's decoder, used here, both do)
 {
