@@ -130,4 +130,28 @@ h.case("roberta backend: the metric matches the numpy reference", function()
     { model = "roberta", path = "/nonexistent/dir" })
 end)
 
+h.case("the documented quality numbers are reproduced from the committed weights", function()
+  local data = h.source_dir .. "/../shared/data/toxicity"
+  local trainer = h.build_dir .. "/evalua-train-toxicity"
+  if not io.open(data .. "/davidson/labeled_data.csv") then
+    print("SKIP quality check: " .. data .. " is missing (CI has it)")
+    return
+  end
+  local code, out, err = h.sh(h.quote(trainer) .. " eval --model " ..
+    h.quote(h.source_dir .. "/engine/data/toxicity.bin") .. " --davidson " ..
+    h.quote(data .. "/davidson/labeled_data.csv") .. " --stormfront " ..
+    h.quote(data .. "/stormfront/stormfront.csv"))
+  h.eq(code, 0, "evalua-train-toxicity eval: " .. err)
+  local q = tox.info().quality
+  local auc, f1, ece = out:match("davidson_test: n=%d+ toxic=%d+ roc_auc=([%d.]+) f1@0.5=([%d.]+) ece10=([%d.]+)")
+  h.eq(tonumber(auc), q.davidson_test_roc_auc, "davidson auc")
+  h.eq(tonumber(f1), q.davidson_test_f1, "davidson f1")
+  h.eq(tonumber(ece), q.davidson_test_ece, "davidson ece")
+  h.eq(tonumber(out:match("stormfront: n=%d+ toxic=%d+ roc_auc=([%d.]+)")), q.stormfront_roc_auc, "stormfront auc")
+  -- and the docs quote the same numbers
+  local doc = h.read(h.source_dir .. "/docs/toxicity.md")
+  assert(doc:find(string.format("%.4f", q.davidson_test_roc_auc), 1, true), "docs: davidson auc")
+  assert(doc:find(string.format("%.4f", q.stormfront_roc_auc), 1, true), "docs: stormfront auc")
+end)
+
 h.done()
