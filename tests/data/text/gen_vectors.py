@@ -16,6 +16,10 @@ Writes, next to this script:
                     "fk", "ari", "fk_raw", "ari_raw"} per text, textstat 0.7.3
                     with default rounding (fk, ari) and set_rounding(False)
                     (fk_raw, ari_raw)
+  textstat_fuzz.jsonl  the same for random strings over an alphabet of the
+                    characters textstat's rules treat specially (spaces of
+                    every kind, combining marks, apostrophes, terminators,
+                    U+0130, ligatures, CJK, emoji, digits, '_')
 The corpus is the English prose Debian installs under /usr/share/common-licenses
 and /usr/share/doc/*/copyright, plus hand-written edge cases below.
 """
@@ -120,6 +124,23 @@ for _ in range(800):
     texts.append("\n".join(pool[i:i + n]) if rng.random() < 0.5 else " ".join(pool[i:i + n]))
 with open(os.path.join(here, "textstat.jsonl"), "w", encoding="utf-8") as f:
     for t in texts:
+        rec = {"text": t, "chars": ts.char_count(t), "words": ts.lexicon_count(t),
+               "sentences": ts.sentence_count(t), "syllables": ts.syllable_count(t),
+               "fk": ts.flesch_kincaid_grade(t), "ari": ts.automated_readability_index(t),
+               "fk_raw": ts_raw.flesch_kincaid_grade(t),
+               "ari_raw": ts_raw.automated_readability_index(t)}
+        f.write(json.dumps(rec, ensure_ascii=False) + "\n")
+alpha = list("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ") * 4 + \
+    list("0123456789_") + list(".!?.!?,;:'\"-\u2014\u2013()[]") * 2 + [" "] * 30 + \
+    ["\n", "\t", "\r", "\u00a0", "\u2003", "\u3000", "\x1c", "\x85", "\u200b", "\ufeff"] + \
+    list("\u00e1\u00e9\u00ed\u00f3\u00fa\u00f1\u00fc\u00e7\u00e0\u00e8\u00df\u00f8\u00e6\u0153") + \
+    ["\u0301", "\u0308", "\u0327"] + list("\u0130\u0131\u03a3\u03c3\u03c2\u0391\u0392\u0393") + \
+    list("\ufb01\ufb02\ufb00") + list("\u65e5\u672c\u8a9e\ud55c\uad6d") + \
+    ["\U0001f600", "\U0001f44d\U0001f3fd", "\u2764\ufe0f"] + list("\u00bd\u00b2\u216b\u0663") + \
+    ["\u2019", "\u2018", "\u201c", "\u201d", "\u00a1", "\u00bf"]
+with open(os.path.join(here, "textstat_fuzz.jsonl"), "w", encoding="utf-8") as f:
+    for _ in range(600):
+        t = "".join(rng.choice(alpha) for _ in range(rng.randint(0, 80)))
         rec = {"text": t, "chars": ts.char_count(t), "words": ts.lexicon_count(t),
                "sentences": ts.sentence_count(t), "syllables": ts.syllable_count(t),
                "fk": ts.flesch_kincaid_grade(t), "ari": ts.automated_readability_index(t),
