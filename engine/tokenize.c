@@ -119,13 +119,12 @@ static inline int same_bytes(const unsigned char *a, const unsigned char *b, siz
 #define SLOT_OFF_OF(s) ((uint32_t)((s) >> SLOT_RANK_BITS) & ((1u << SLOT_OFF_BITS) - 1))
 #define SLOT_RANK_OF(s) ((uint32_t)(s) & ((1u << SLOT_RANK_BITS) - 1))
 
-/* rank of the byte string p[0..n), or NO_RANK */
-static inline uint32_t rank_of(const tok_encoding *e, const unsigned char *p, size_t n)
+/* rank of the byte string p[0..n) (3 bytes or more) whose hash_bytes is h,
+ * or NO_RANK */
+static inline uint32_t rank_of_hashed(const tok_encoding *e, const unsigned char *p, size_t n,
+                                      uint64_t h)
 {
-  if (n == 1) return e->byte_rank[p[0]];
-  if (n == 2) return e->pair_rank[p[0] << 8 | p[1]];
   if (n >= 1u << SLOT_LEN_BITS) return NO_RANK; /* longer than any token */
-  uint64_t h = hash_bytes(p, n);
   uint64_t key = SLOT_KEY(h, n), i = h & e->mask;
   for (;;) {
     uint64_t s = e->slots[i];
@@ -133,6 +132,14 @@ static inline uint32_t rank_of(const tok_encoding *e, const unsigned char *p, si
     if (SLOT_KEY_OF(s) == key && same_bytes(e->pool + SLOT_OFF_OF(s), p, n)) return SLOT_RANK_OF(s);
     i = (i + 1) & e->mask;
   }
+}
+
+/* rank of the byte string p[0..n), or NO_RANK */
+static inline uint32_t rank_of(const tok_encoding *e, const unsigned char *p, size_t n)
+{
+  if (n == 1) return e->byte_rank[p[0]];
+  if (n == 2) return e->pair_rank[p[0] << 8 | p[1]];
+  return rank_of_hashed(e, p, n, hash_bytes(p, n));
 }
 
 /* ------------------------------------------------------- table building */
@@ -612,7 +619,7 @@ static inline void emit(struct sink *k, uint32_t id)
 
 /* tiktoken's O(n*m) merge for short pieces: parts[] are start offsets,
  * ranks[i] the rank of the pair starting at part i */
-static void bpe_small(const tok_encoding *e, const unsigned char *p, size_t n, struct sink *k)
+static size_t bpe_small(const tok_encoding *e, const unsigned char *p, size_t n, uint32_t *out)
 {
   uint32_t start[SMALL_PIECE + 1], rank[SMALL_PIECE], token[SMALL_PIECE];
   size_t m = n; /* number of parts */
@@ -635,7 +642,8 @@ static void bpe_small(const tok_encoding *e, const unsigned char *p, size_t n, s
     rank[bi] = bi + 1 < m ? rank_of(e, p + start[bi], start[bi + 2] - start[bi]) : NO_RANK;
     if (bi > 0) rank[bi - 1] = rank_of(e, p + start[bi - 1], start[bi + 1] - start[bi - 1]);
   }
-  for (size_t i = 0; i < m; i++) emit(k, token[i]);
+  memcpy(out, token, m * sizeof *out);
+  return m;
 }
 
 /* the same merge order for long pieces in O(n log n): a linked list of parts
@@ -729,15 +737,88 @@ oom:
   return -1;
 }
 
-static int encode_piece(const tok_encoding *e, const unsigned char *p, size_t n, struct sink *k)
+/* A per-thread cache of the tokens of recent short pieces (pieces repeat:
+ * " the", "ing", code identifiers), so most pieces cost one hash and one
+ * cache line instead of lookups in the large tables. */
+#define CACHE_SLOTS 2048
+#define CACHE_BYTES 20
+#define CACHE_TOKS 8
+
+struct centry {
+  uint64_t h;
+  uint8_t len, ntok; /* len 0: empty */
+  uint8_t bytes[CACHE_BYTES];
+  uint32_t tok[CACHE_TOKS];
+};
+
+struct tcache {
+  struct centry slot[N_ENCODINGS][CACHE_SLOTS];
+};
+
+static pthread_key_t cache_key;
+static int cache_key_ok;
+static pthread_once_t cache_once = PTHREAD_ONCE_INIT;
+static _Thread_local struct tcache *tls_cache;
+
+static void cache_key_init(void) { cache_key_ok = pthread_key_create(&cache_key, free) == 0; }
+
+/* this thread's cache for encoding e, or NULL (no memory: go uncached) */
+static struct centry *thread_cache(const tok_encoding *e)
 {
-  uint32_t r = rank_of(e, p, n);
-  if (r != NO_RANK) {
-    emit(k, r);
+  if (!tls_cache) {
+    pthread_once(&cache_once, cache_key_init);
+    if (!cache_key_ok) return NULL;
+    struct tcache *c = calloc(1, sizeof *c);
+    if (!c) return NULL;
+    if (pthread_setspecific(cache_key, c) != 0) { /* freed at thread exit */
+      free(c);
+      return NULL;
+    }
+    tls_cache = c;
+  }
+  return tls_cache->slot[e - encodings];
+}
+
+static int encode_piece(const tok_encoding *e, const unsigned char *p, size_t n, struct sink *k,
+                        struct centry *cache)
+{
+  uint32_t out[SMALL_PIECE];
+  if (n <= 2) {
+    uint32_t r = rank_of(e, p, n);
+    if (r != NO_RANK) {
+      emit(k, r);
+      return 0;
+    }
+  } else if (n <= CACHE_BYTES && cache) {
+    uint64_t h = hash_bytes(p, n);
+    struct centry *c = &cache[(h ^ h >> 29) & (CACHE_SLOTS - 1)];
+    if (c->h == h && c->len == n && same_bytes(c->bytes, p, n)) {
+      for (unsigned i = 0; i < c->ntok; i++) emit(k, c->tok[i]);
+      return 0;
+    }
+    uint32_t r = rank_of_hashed(e, p, n, h);
+    size_t m = 1;
+    if (r != NO_RANK) out[0] = r;
+    else m = bpe_small(e, p, n, out);
+    for (size_t i = 0; i < m; i++) emit(k, out[i]);
+    if (m <= CACHE_TOKS) {
+      c->h = h;
+      c->len = (uint8_t)n;
+      c->ntok = (uint8_t)m;
+      memcpy(c->bytes, p, n);
+      memcpy(c->tok, out, m * sizeof *out);
+    }
     return 0;
+  } else {
+    uint32_t r = rank_of(e, p, n);
+    if (r != NO_RANK) {
+      emit(k, r);
+      return 0;
+    }
   }
   if (n <= SMALL_PIECE) {
-    bpe_small(e, p, n, k);
+    size_t m = bpe_small(e, p, n, out);
+    for (size_t i = 0; i < m; i++) emit(k, out[i]);
     return 0;
   }
   if (n >= UINT32_MAX / 2) return -1; /* positions are 32-bit: a 2 GiB run of letters */
@@ -755,10 +836,11 @@ static int encode_all(const tok_encoding *e, const char *text, size_t len, struc
   const unsigned char *s = (const unsigned char *)(clean ? clean : text);
   size_t n = clean ? clean_len : len;
   piece_fn next = e->scanner == SCAN_CL100K ? piece_cl100k : piece_o200k;
+  struct centry *cache = thread_cache(e);
   int rc = 0;
   for (size_t i = 0; i < n;) {
     size_t j = next(s, n, i);
-    if (encode_piece(e, s + i, j - i, k) || k->oom) {
+    if (encode_piece(e, s + i, j - i, k, cache) || k->oom) {
       rc = -1;
       break;
     }

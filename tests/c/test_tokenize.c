@@ -1,6 +1,7 @@
 /* test_tokenize.c: the tokenizer against the reference ids of npm tiktoken
  * (the .tsv files of tests/data/tokenize, made by contrib/bench/tokenize/vectors.sh),
  * plus the table, decode, UTF-8 repair and long-piece paths. */
+#include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -319,6 +320,44 @@ static void test_long_piece(void)
   free(s);
 }
 
+/* threads share the tables and keep their own piece caches */
+struct job {
+  const char *text;
+  size_t len, want;
+  int enc, ok;
+};
+
+static void *run_job(void *arg)
+{
+  struct job *j = arg;
+  const tok_encoding *e = tok_get(j->enc ? "o200k_base" : "cl100k_base", NULL);
+  j->ok = 1;
+  for (int r = 0; r < 3; r++) j->ok &= tok_count(e, j->text, j->len) == j->want;
+  return NULL;
+}
+
+static void test_threads(void)
+{
+  size_t n;
+  char *text = make_corpus(200000, &n);
+  struct job jobs[4];
+  pthread_t th[4];
+  for (int i = 0; i < 4; i++) {
+    jobs[i] = (struct job){text + i * 1000, n - i * 1000, 0, i & 1, 0};
+    /* start on a character boundary: skip continuation bytes */
+    while ((unsigned char)jobs[i].text[0] >= 0x80 && (unsigned char)jobs[i].text[0] < 0xC0)
+      jobs[i].text++, jobs[i].len--;
+    jobs[i].want = tok_count(tok_get(i & 1 ? "o200k_base" : "cl100k_base", NULL), jobs[i].text,
+                             jobs[i].len);
+  }
+  for (int i = 0; i < 4; i++) CHECK(pthread_create(&th[i], NULL, run_job, &jobs[i]) == 0);
+  for (int i = 0; i < 4; i++) {
+    pthread_join(th[i], NULL);
+    CHECK(jobs[i].ok);
+  }
+  free(text);
+}
+
 int main(void)
 {
   test_get_and_decode();
@@ -334,5 +373,6 @@ int main(void)
   CHECK(run_file("tests/data/tokenize/invalid_utf8.tsv", 0) > 800);
   test_roundtrip_corpus();
   test_long_piece();
+  test_threads();
   return check_done();
 }
