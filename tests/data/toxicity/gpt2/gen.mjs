@@ -55,6 +55,25 @@ const corpus = [
   "repeated lettersssssss and !!!!!!", "a  b   c    d", " \n \n ", "end with newline\n", "x\u200by zero width",
   "Ünïcödé lowercase ÄÖÜ ß ẞ", "ﬁ ligature ＦＵＬＬＷＩＤＴＨ", "math ∑ ∫ √ ≤ ≥ ≠ ∞", "currency € £ ¥ ₹ ₿",
 ];
+// plus 250 random strings from a seeded generator over the pre-tokenizer's
+// edge cases: contractions, whitespace kinds and runs, digits of several
+// scripts, letters of several scripts, combining marks, emoji, punctuation
+const pool = [
+  'a', 'b', 'e', 'the', 'The', 'ing', 'Hello', 'x', 'Z', "'", "'s", "'t", "'re", "'ve", "'m", "'ll", "'d", "'S",
+  ' ', ' ', ' ', '  ', '\t', '\n', '\r\n', '\u00a0', '\u3000', '\u2009', '\u200b', '\u2028',
+  '0', '7', '42', '2024', '\u0663', '\u00b2', '\u2167', '\u00bd',
+  'é', 'ß', 'ñ', 'Ж', 'ж', 'λ', '中', '日本', 'ا', 'ש', 'क', '\u0301', '\u0308',
+  '😀', '👍', '\u{1F3FD}', '\u200d', '❤', '\ufe0f', '🇫', '🇷',
+  '.', ',', '!', '?', '-', '_', '(', ')', '"', '#', '@', '$', '%', '&', '*', '/', '\\', '<s>', '...', '—', '“', '”',
+];
+let seed = 20240601;
+const rnd = (n) => { seed = (seed * 1103515245 + 12345) % 2147483648; return seed % n; };
+for (let i = 0; i < 250; i++) {
+  let t = '';
+  const k = 1 + rnd(24);
+  for (let j = 0; j < k; j++) t += pool[rnd(pool.length)];
+  corpus.push(t);
+}
 const merges = new Map();   // result rank -> [a bytes, b bytes]
 const need = new Set();
 for (let b = 0; b < 256; b++) need.add(rankOf.get(String.fromCharCode(b)));
