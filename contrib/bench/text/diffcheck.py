@@ -6,7 +6,10 @@ adversarial inputs (not a benchmark; a correctness tool kept next to it):
   - Porter stems: nltk's PorterStemmer on random tokens built from the
     suffixes the algorithm rewrites;
   - textstat counts, FK and ARI: textstat 0.7.3 (TEXTSTAT_SRC=checkout) on
-    random strings over the characters its rules treat specially.
+    random strings over the characters its rules treat specially;
+  - ROUGE: rouge_score's algorithm restated below over Python's own
+    str.lower() and re (the parts where C and Python could disagree), with
+    nltk's stemmer, on random multi-line pairs with non-ASCII letters.
 Prints the number of differences per check (0 expected) and the first few.
   EVALUA_BIN=build/evalua contrib/bench/text/diffcheck.py [COUNT] [SEED]"""
 import json
@@ -30,6 +33,11 @@ if kind == "hyph" then
   for i, w in ipairs(items) do local _, p = text.hyphenate(w); out[i] = p end
 elseif kind == "porter" then
   for i, w in ipairs(items) do out[i] = text.porter(w) end
+elseif kind == "rouge" then
+  for i, it in ipairs(items) do
+    local s = text.rouge_score(it[1], it[2], it[3], { use_stemmer = it[4] })
+    out[i] = { s.precision, s.recall, s.fmeasure }
+  end
 else
   local col = { n = #items }
   for i, t in ipairs(items) do col[i] = t end
@@ -102,4 +110,94 @@ if src:
     failures += report("textstat", texts, want, evalua("textstat", texts))
 else:
     print("textstat   skipped (set TEXTSTAT_SRC to a textstat 0.7.3 checkout)")
+# ---- ROUGE (rouge_score 0.1.2's rouge_scorer.py / tokenize.py, restated) ----
+import collections  # noqa: E402
+import re  # noqa: E402
+
+
+def tokenize(text, stem):
+    toks = re.split(r"\s+", re.sub(r"[^a-z0-9]+", " ", text.lower()))
+    if stem:
+        toks = [st.stem(x) if len(x) > 3 else x for x in toks]
+    return [x for x in toks if re.match(r"^[a-z0-9]+$", x)]
+
+
+def fm(p, r):
+    return 2 * p * r / (p + r) if p + r > 0 else 0.0
+
+
+def table(a, b):
+    t = [[0] * (len(b) + 1) for _ in range(len(a) + 1)]
+    for i in range(1, len(a) + 1):
+        for j in range(1, len(b) + 1):
+            t[i][j] = t[i - 1][j - 1] + 1 if a[i - 1] == b[j - 1] else max(t[i - 1][j], t[i][j - 1])
+    return t
+
+
+def lcs_ind(r, c):
+    t, i, j, out = table(r, c), len(r), len(c), []
+    while i > 0 and j > 0:
+        if r[i - 1] == c[j - 1]:
+            out.insert(0, i - 1)
+            i, j = i - 1, j - 1
+        elif t[i][j - 1] > t[i - 1][j]:
+            j -= 1
+        else:
+            i -= 1
+    return out
+
+
+def rouge(target, pred, kind, stem):
+    if kind == "rougeLsum":
+        refs = [tokenize(x, stem) for x in target.split("\n") if len(x)]
+        cans = [tokenize(x, stem) for x in pred.split("\n") if len(x)]
+        m, n = sum(map(len, refs)), sum(map(len, cans))
+        if not refs or not cans or not m or not n:
+            return [0, 0, 0]
+        cr, cc = collections.Counter(), collections.Counter()
+        for x in refs:
+            cr.update(x)
+        for x in cans:
+            cc.update(x)
+        hits = 0
+        for r in refs:
+            for tok in [r[i] for i in sorted(set().union(*[lcs_ind(r, c) for c in cans]))]:
+                if cc[tok] > 0 and cr[tok] > 0:
+                    hits, cc[tok], cr[tok] = hits + 1, cc[tok] - 1, cr[tok] - 1
+        return [hits / n, hits / m, fm(hits / n, hits / m)]
+    a, b = tokenize(target, stem), tokenize(pred, stem)
+    if kind == "rougeL":
+        if not a or not b:
+            return [0, 0, 0]
+        l = table(a, b)[-1][-1]
+        return [l / len(b), l / len(a), fm(l / len(b), l / len(a))]
+    k = int(kind[5:])
+    ta = collections.Counter(tuple(a[i:i + k]) for i in range(len(a) - k + 1))
+    pa = collections.Counter(tuple(b[i:i + k]) for i in range(len(b) - k + 1))
+    inter = sum(min(c, pa[g]) for g, c in ta.items())
+    p, r = inter / max(sum(pa.values()), 1), inter / max(sum(ta.values()), 1)
+    return [p, r, fm(p, r)]
+
+
+vocab = ["the", "cat", "cats", "running", "runs", "ran", "generalization", "general", "happy",
+         "happiness", "news", "skies", "sky", "Más", "vale", "tarde", "\u0130stanbul", "\u212aelvin",
+         "KELVIN", "caf\u00e9", "na\u00efve", "\u65e5\u672c", "don't", "it's", "a1b2", "42", "x_y",
+         "stra\u00dfe", "\u00c9T\u00c9", "\u0391\u03b8\u03ae\u03bd\u03b1", "ﬁnance", "co\u00f6p", "\U0001f600"]
+seps = [" ", " ", " ", ", ", ". ", "\n", "\n\n", " - ", "\t", "\u00a0"]
+
+
+def rtext():
+    return "".join(rng.choice(vocab) + rng.choice(seps) for _ in range(rng.randint(0, 25)))
+
+
+pairs = []
+for _ in range(max(1, count // 4)):
+    t = rtext()
+    p = rtext() if rng.random() < 0.5 else " ".join(w for w in t.split(" ") if rng.random() < 0.8)
+    pairs.append([t, p, rng.choice(["rouge1", "rouge2", "rouge3", "rougeL", "rougeLsum"]),
+                  rng.random() < 0.5])
+want = [rouge(t, p, k, s) for t, p, k, s in pairs]
+got = evalua("rouge", pairs)
+failures += report("rouge", [tuple(x) for x in pairs],  # equal to 12 decimals
+                   [[round(x, 12) for x in w] for w in want], [[round(x, 12) for x in g] for g in got])
 sys.exit(1 if failures else 0)
