@@ -42,8 +42,9 @@
 --   run:log_table(name, t)  (replaces a table of that name)
 --   run:set_accounting(tbl)  (a plain table; per shard, summed when read)
 --   run:evaluate_done()  ends a run that run_for_evaluate made or resumed
---       (FINISHED), or, in a shard whose run still misses rows, leaves it
---       RUNNING for the other shards; keeps a run the script started
+--       (FINISHED); a shard that did not log eval_results_table (rows were
+--       missing, so another shard assembles) records its accounting and
+--       leaves the run RUNNING for the others; keeps a run the script started
 --   run:finish([status])  ends it now (FINISHED unless given)
 --   shard_rows(nrows) -> the sorted row indexes of this process's shard
 --       (config.shard = {i, n}; row r belongs to shard ((r - 1) % n) + 1);
@@ -759,6 +760,7 @@ function Run:log_table(name, t)
       d:run("UPDATE runs SET nrows = coalesce(nrows, ?) WHERE id = ?", nrows, self.id)
     end
   end)
+  if name == "eval_results_table" then self.results_logged = true end
 end
 
 local MIME = { png = "image/png", svg = "image/svg+xml", json = "application/json",
@@ -791,8 +793,11 @@ end
 
 function Run:set_accounting(tbl)
   if type(tbl) ~= "table" then error("set_accounting: expected a table, got " .. type(tbl), 2) end
+  -- one entry per process that worked on a shared or resumed run, summed
+  -- when read; a plain run has one
   local part = ""
   if self.shard then part = string.format("shard %d/%d", self.shard[1], self.shard[2]) end
+  if self.shard or self.resumed then part = part .. string.format(" pid %d", core.pid()) end
   get_db():run("INSERT OR REPLACE INTO accounting(run_id, part, data, updated) VALUES (?, ?, ?, ?)",
     self.id, part, M.json_encode(tbl), now())
 end
@@ -828,7 +833,14 @@ end
 
 function Run:evaluate_done()
   if not self.owned then return end
-  if self.shard and not self:complete() then
+  -- a shard that did not log the final table left the assembly to the
+  -- shard that finishes last (evaluate decides which, from the cells)
+  if self.shard and not self.results_logged then
+    -- this shard's spend, before the run is left to the others
+    local ok, accounting = pcall(require, "evalua.accounting")
+    if ok and type(accounting) == "table" and accounting.snapshot then
+      self:set_accounting(accounting.snapshot())
+    end
     self:finish("RUNNING")
   else
     self:finish("FINISHED")

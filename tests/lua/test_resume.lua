@@ -144,4 +144,32 @@ h.case("SIGKILL again during the judge, then the automatic resume", function()
   h.eq(ts:stats().requests, 2 * N, "a new run computes everything")
 end)
 
+h.case("three shard processes at once merge into one run equal to the reference", function()
+  local db = d .. "/shards.db"
+  ts:reset()
+  local parts = {}
+  for k, v in pairs(env) do parts[#parts + 1] = k .. "=" .. h.quote(v) end
+  local cmds = {}
+  for i = 1, 3 do
+    cmds[i] = string.format("%s %s --no-cache --quiet --concurrency 3 --store %s --shard %d/3 %s > %s 2>&1 &",
+      table.concat(parts, " "), h.quote(h.bin), h.quote(db), i, h.quote(script), h.quote(d .. "/shard" .. i))
+  end
+  h.eq((h.sh(table.concat(cmds, " ") .. " wait")), 0, "shards ran")
+  local ids = {}
+  for i = 1, 3 do
+    local o = h.read(d .. "/shard" .. i)
+    ids[i] = o:match("RUN (%x+)")
+    assert(ids[i], o)
+  end
+  h.eq(ids[2], ids[1], "one run") h.eq(ids[3], ids[1], "one run")
+  h.eq(ts:stats().requests, 2 * N, "every row computed once")
+  h.eq(export(db, ids[1]), reference, "the merged table equals the unsharded one")
+  config.store_path = db
+  local r = tracking.get_run(ids[1])
+  h.eq(r.info.status, "FINISHED", "finished by the last shard")
+  h.eq(r.info.shard_n, 3, "shards")
+  h.eq(r.accounting.requests, 2 * N, "the shards' accounting is summed")
+  tracking.close()
+end)
+
 h.done()
