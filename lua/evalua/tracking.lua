@@ -1043,7 +1043,7 @@ runtime.at_finish(function(ok)
   end
   if active then
     local r = active
-    if r.shard and ok and not r:complete() then r:finish("RUNNING")
+    if r.shard and ok and not r.results_logged then r:finish("RUNNING")
     else r:finish(ok and "FINISHED" or "FAILED") end
   end
   local gates_ok, gates = pcall(require, "evalua.gates")
