@@ -338,16 +338,6 @@ static int parse_some(csvp *p)
   }
 }
 
-/* line ends in s[0..n), counted as json_linecol counts them */
-static size_t count_lines(const char *s, size_t n)
-{
-  size_t k = 0;
-  for (const char *q = s, *end = s + n; (q = memchr(q, '\n', (size_t)(end - q))) != NULL; q++) k++;
-  for (size_t i = 0; i < n; i++)
-    if (s[i] == '\r' && !(i + 1 < n && s[i + 1] == '\n')) k++;
-  return k;
-}
-
 /* length of s[0..n) without a UTF-8 sequence cut off at its end */
 static size_t whole_chars(const char *s, size_t n)
 {
@@ -479,7 +469,7 @@ tbl *tbl_read_csv_file(FILE *fp, const char *name, const tbl_csv_opts *opts, tbl
     /* keep the unfinished tail; count what is consumed */
     size_t used = p.pos;
     if (used == 0 && chunk < ((size_t)1 << 30)) chunk *= 2; /* a long record: read more at a time */
-    p.base_line += count_lines(b.p, used);
+    p.base_line += json_count_lines(b.p, used);
     p.base_off += used;
     memmove(b.p, b.p + used, b.len - used);
     b.len -= used;

@@ -132,6 +132,15 @@ void json_linecol(const char *src, size_t len, size_t pos, size_t *line, size_t 
   *col = c;
 }
 
+size_t json_count_lines(const char *s, size_t n)
+{
+  size_t k = 0;
+  for (const char *q = s, *end = s + n; (q = memchr(q, '\n', (size_t)(end - q))) != NULL; q++) k++;
+  for (const char *q = s, *end = s + n; (q = memchr(q, '\r', (size_t)(end - q))) != NULL; q++)
+    if (!(q + 1 < end && q[1] == '\n')) k++;
+  return k;
+}
+
 /* ---- values ---- */
 
 void json_value_free(json_value *v)
@@ -189,9 +198,9 @@ static int hexval(int c)
 
 static int hex4(json_parser *p, size_t at, uint32_t *out)
 {
-  if (at + 4 > p->len) return perr(p, at, "truncated \\u escape");
   uint32_t v = 0;
-  for (int k = 0; k < 4; k++) {
+  for (size_t k = 0; k < 4; k++) { /* digit by digit: never look past a bad one */
+    if (at + k >= p->len) return perr(p, at, "truncated \\u escape");
     int h = hexval((unsigned char)p->src[at + k]);
     if (h < 0) return perr(p, at + k, "bad hex digit in \\u escape");
     v = v * 16 + (uint32_t)h;
@@ -253,7 +262,7 @@ int json_parse_string(json_parser *p, json_buf *out)
       if (cp >= 0xDC00 && cp <= 0xDFFF) return perr(p, i, "invalid \\u escape (lone surrogate)");
       if (cp >= 0xD800 && cp <= 0xDBFF) {
         uint32_t lo;
-        if (i + 12 > p->len || s[i + 6] != '\\' || s[i + 7] != 'u')
+        if (i + 7 >= p->len || s[i + 6] != '\\' || s[i + 7] != 'u')
           return perr(p, i, "invalid \\u escape (lone surrogate)");
         if (hex4(p, i + 8, &lo) < 0) return -1;
         if (lo < 0xDC00 || lo > 0xDFFF) return perr(p, i, "invalid \\u escape (lone surrogate)");

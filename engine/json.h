@@ -41,6 +41,10 @@ int json_utf8_valid(const char *s, size_t n, size_t *bad);
  * column counted in UTF-8 characters (LF, CRLF and CR end lines). */
 void json_linecol(const char *src, size_t len, size_t pos, size_t *line, size_t *col);
 
+/* The number of line ends in s[0..n), counted as json_linecol counts them
+ * (a CR LF pair is one). */
+size_t json_count_lines(const char *s, size_t n);
+
 /* ---- values ---- */
 
 typedef enum {

@@ -154,7 +154,12 @@ tbl *tbl_read_csv_file(FILE *fp, const char *name, const tbl_csv_opts *opts, tbl
  * "read_jsonl: NAME:LINE:COL: unexpected ',' ...". Result owned by the
  * caller, or NULL. */
 tbl *tbl_read_jsonl_mem(const char *data, size_t len, const char *name, tbl_err *err);
+/* The file at path, read in chunks of whole lines (memory holds the table
+ * and one chunk). */
 tbl *tbl_read_jsonl(const char *path, tbl_err *err);
+/* The same from an open stream the caller keeps; chunk is the bytes read at
+ * a time (0 = 1 MiB). */
+tbl *tbl_read_jsonl_file(FILE *fp, const char *name, size_t chunk, tbl_err *err);
 
 /* Reads a JSON document: a list of records ([{...}, ...]), pandas "split"
  * ({"columns": [...], "data": [[...], ...]}, "index" ignored) or pandas

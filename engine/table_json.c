@@ -1,6 +1,7 @@
 /* table_json.c: the JSON Lines and JSON readers of table.h. Records are
  * streamed straight into the columns (no tree per row); only nested values
  * and the pandas "split" / "columns" documents go through a json_value. */
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,6 +17,8 @@ typedef struct {
   tbl_err *err;
   json_buf key, val; /* scratch */
   long lastcol;
+  size_t base_line; /* line number of jp.src[0] (chunked reading) */
+  size_t errat;     /* where the last error was found */
 } jr;
 
 static void fail_pos(jr *r, size_t at, const char *fmt, ...)
@@ -27,7 +30,9 @@ static void fail_pos(jr *r, size_t at, const char *fmt, ...)
   va_end(ap);
   size_t line, col;
   json_linecol(r->jp.src, r->jp.len, at, &line, &col);
-  snprintf(r->err->msg, sizeof r->err->msg, "%s: %.200s:%zu:%zu: %.250s", r->api, r->name, line, col, m);
+  r->errat = at;
+  snprintf(r->err->msg, sizeof r->err->msg, "%s: %.200s:%zu:%zu: %.250s", r->api, r->name,
+           r->base_line + line - 1, col, m);
 }
 
 static void fail_parser(jr *r)
@@ -148,8 +153,15 @@ static int start(jr *r, const char *api, const char *data, size_t len, const cha
   r->api = api;
   r->name = name ? name : "<string>";
   r->err = err;
+  r->base_line = 1;
   r->jp.src = data;
   r->jp.len = len;
+  r->t = tbl_new();
+  if (!r->t) {
+    fail_msg(r, "out of memory");
+    return -1;
+  }
+  if (!data) return 0; /* the chunked reader fills the buffer later */
   size_t bad;
   if (!json_utf8_valid(data, len, &bad)) {
     size_t line, col;
@@ -161,11 +173,6 @@ static int start(jr *r, const char *api, const char *data, size_t len, const cha
   if (len >= 3 && memcmp(data, "\xEF\xBB\xBF", 3) == 0) { /* not a character of line 1 */
     r->jp.src += 3;
     r->jp.len -= 3;
-  }
-  r->t = tbl_new();
-  if (!r->t) {
-    fail_msg(r, "out of memory");
-    return -1;
   }
   return 0;
 }
@@ -200,26 +207,120 @@ static int next_record(jr *r)
   return read_record(r, row);
 }
 
+enum { J_DONE, J_NEED, J_ERR };
+
+/* Reads every record in jp.src[pos..len). With more input to come (!eof),
+ * a record cut off by the end of the buffer is J_NEED, with jp.pos back at
+ * its start and its row removed. */
+static int jsonl_some(jr *r, int eof)
+{
+  json_parser *p = &r->jp;
+  for (;;) {
+    size_t at = p->pos;
+    json_skip_ws(p);
+    if (p->pos >= p->len) {
+      if (eof) return J_DONE;
+      p->pos = at;
+      return J_NEED;
+    }
+    size_t row = tbl_nrows(r->t);
+    r->errat = 0;
+    if (next_record(r) < 0) {
+      if (!eof && r->errat >= p->len) { /* "unexpected end of input": wait for more */
+        tbl_resize(r->t, row);
+        p->pos = at;
+        return J_NEED;
+      }
+      return J_ERR;
+    }
+    /* the rest of the line may hold only whitespace */
+    while (p->pos < p->len && (p->src[p->pos] == ' ' || p->src[p->pos] == '\t' || p->src[p->pos] == '\r'))
+      p->pos++;
+    if (p->pos < p->len && p->src[p->pos] != '\n') {
+      fail_pos(r, p->pos, "unexpected text after the object (one object per line)");
+      return J_ERR;
+    }
+    if (p->pos < p->len) p->pos++; /* the LF: a later cut is never inside CR LF */
+  }
+}
+
 tbl *tbl_read_jsonl_mem(const char *data, size_t len, const char *name, tbl_err *err)
 {
   jr r;
   tbl_err dummy;
   if (!err) err = &dummy;
   if (start(&r, "read_jsonl", data, len, name, err) < 0) return finish(&r, 0);
-  json_parser *p = &r.jp;
+  return finish(&r, jsonl_some(&r, 1) == J_DONE);
+}
+
+tbl *tbl_read_jsonl_file(FILE *fp, const char *name, size_t chunk, tbl_err *err)
+{
+  jr r;
+  tbl_err dummy;
+  if (!err) err = &dummy;
+  if (start(&r, "read_jsonl", NULL, 0, name, err) < 0) return finish(&r, 0);
+  if (!chunk) chunk = (size_t)1 << 20;
+  json_buf b = {0};
+  size_t checked = 0, base_off = 0; /* bytes of b checked for UTF-8; offset of b.p[0] */
+  int first = 1, ok = 0, eof = 0;
   for (;;) {
-    json_skip_ws(p);
-    if (p->pos >= p->len) break;
-    if (next_record(&r) < 0) return finish(&r, 0);
-    /* the rest of the line may hold only whitespace */
-    while (p->pos < p->len && (p->src[p->pos] == ' ' || p->src[p->pos] == '\t' || p->src[p->pos] == '\r'))
-      p->pos++;
-    if (p->pos < p->len && p->src[p->pos] != '\n') {
-      fail_pos(&r, p->pos, "unexpected text after the object (one object per line)");
-      return finish(&r, 0);
+    if (json_buf_reserve(&b, chunk) < 0) {
+      fail_msg(&r, "out of memory");
+      break;
     }
+    size_t n = fread(b.p + b.len, 1, chunk, fp);
+    b.len += n;
+    if (n < chunk) {
+      if (ferror(fp)) {
+        fail_msg(&r, strerror(errno));
+        break;
+      }
+      eof = 1;
+    }
+    /* whole lines only, unless this is the end */
+    size_t limit = b.len;
+    if (!eof) {
+      while (limit > 0 && b.p[limit - 1] != '\n') limit--;
+      if (limit == 0) {
+        if (chunk < ((size_t)1 << 30)) chunk *= 2; /* a long line: read more at a time */
+        continue;
+      }
+    }
+    size_t bad;
+    if (!json_utf8_valid(b.p + checked, limit - checked, &bad)) {
+      size_t line, col;
+      json_linecol(b.p, b.len, checked + bad, &line, &col);
+      snprintf(err->msg, sizeof err->msg, "read_jsonl: %.200s: invalid UTF-8 at byte %zu (line %zu)",
+               r.name, base_off + checked + bad, r.base_line + line - 1);
+      break;
+    }
+    checked = limit;
+    if (first) {
+      if (b.len >= 3 && memcmp(b.p, "\xEF\xBB\xBF", 3) == 0) { /* not a character of line 1 */
+        memmove(b.p, b.p + 3, b.len - 3);
+        b.len -= 3;
+        limit -= 3;
+        checked -= 3;
+        base_off = 3;
+      }
+      first = 0;
+    }
+    r.jp.src = b.p;
+    r.jp.len = limit;
+    r.jp.pos = 0;
+    int rc = jsonl_some(&r, eof);
+    if (rc == J_DONE) { ok = 1; break; }
+    if (rc == J_ERR) break;
+    size_t used = r.jp.pos;
+    if (used == 0 && chunk < ((size_t)1 << 30)) chunk *= 2;
+    r.base_line += json_count_lines(b.p, used);
+    base_off += used;
+    memmove(b.p, b.p + used, b.len - used);
+    b.len -= used;
+    checked -= used;
   }
-  return finish(&r, 1);
+  json_buf_free(&b);
+  return finish(&r, ok);
 }
 
 /* ---- read_json: records, split, columns ---- */
@@ -414,11 +515,15 @@ tbl *tbl_read_json_mem(const char *data, size_t len, const char *name, tbl_err *
 
 tbl *tbl_read_jsonl(const char *path, tbl_err *err)
 {
-  size_t len;
-  char *data = tbl_slurp("read_jsonl", path, &len, err);
-  if (!data) return NULL;
-  tbl *t = tbl_read_jsonl_mem(data, len, path, err);
-  free(data);
+  tbl_err dummy;
+  if (!err) err = &dummy;
+  FILE *fp = fopen(path, "rb");
+  if (!fp) {
+    snprintf(err->msg, sizeof err->msg, "read_jsonl: %.300s: %s", path, strerror(errno));
+    return NULL;
+  }
+  tbl *t = tbl_read_jsonl_file(fp, path, 0, err);
+  fclose(fp);
   return t;
 }
 

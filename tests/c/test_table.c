@@ -136,7 +136,11 @@ static const struct rcase cases[] = {
   {JSONL, S("{\"a\":1,\"a\":2}\n"), "a\ni:2", NULL},
   {JSONL, S("\xEF\xBB\xBF{\"a\":\"x\"}"), "a\ns:x", NULL},
   {JSONL, S(""), "", NULL},
+  {JSONL, S("{\"a\":\n1,\r\n\"b\":\n[2,\n3]}\n{\"a\":3}\n"), "a|b\ni:1|j:[2,3]\ni:3|nil", NULL}, /* objects may span lines */
   /* ---- JSONL: bad ---- */
+  {JSONL, S("{\"a\":1}\n{\"a\":\"\xff\"}\n"), NULL, "read_jsonl: t.jsonl: invalid UTF-8 at byte 14 (line 2)"},
+  {JSONL, S("{\"a\":1\n"), NULL, "read_jsonl: t.jsonl:2:1: unexpected end of input, expected ',' or '}'"},
+  {JSONL, S("{\"a\":1\n{\"b\":2}\n"), NULL, "read_jsonl: t.jsonl:2:1: expected ',' or '}'"},
   {JSONL, S("{\"a\":1}\n{\"a\":2,}\n"), NULL, "read_jsonl: t.jsonl:2:8: unexpected '}', expected a string"},
   {JSONL, S("{\"a\":1}\n{\"a\" 2}\n"), NULL, "read_jsonl: t.jsonl:2:6: expected ':'"},
   {JSONL, S("{\"a\":1}\n[1,2]\n"), NULL, "read_jsonl: t.jsonl:2:1: expected an object, got an array"},
@@ -184,7 +188,7 @@ static void test_readers(void)
     case JSONL: t = tbl_read_jsonl_mem(c->input, c->len, "t.jsonl", &err); break;
     case JSON: t = tbl_read_json_mem(c->input, c->len, "t.json", &err); break;
     }
-    if (c->fmt == CSV || c->fmt == CSV_NOINFER || c->fmt == CSV_SEMI) {
+    if (c->fmt != JSON) {
       /* the chunked file reader must agree with the in-memory one at every
        * chunk size (records, quotes, CR LF and UTF-8 cut anywhere) */
       FILE *fp = tmpfile();
@@ -194,7 +198,8 @@ static void test_readers(void)
         tbl_csv_opts oc = o;
         oc.chunk = chunk;
         tbl_err ferr = {{0}};
-        tbl *ft = tbl_read_csv_file(fp, "t.csv", &oc, &ferr);
+        tbl *ft = c->fmt == JSONL ? tbl_read_jsonl_file(fp, "t.jsonl", chunk, &ferr)
+                                  : tbl_read_csv_file(fp, "t.csv", &oc, &ferr);
         CHECK((ft == NULL) == (t == NULL));
         if (ft && t) {
           char *a = dump(t), *b = dump(ft);
