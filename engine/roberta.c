@@ -18,6 +18,10 @@
 #include "roberta_json.h"
 #include "sha256.h"
 
+/* Token rows per forward pass (a batch stops growing past it): bounds the
+ * work buffers, 7,680 floats a row at roberta-base size (120 MB here). */
+#define ROBERTA_BATCH_ROWS 4096
+
 typedef struct {
   const float *qkv_w; /* [3H, H]: query, key, value rows (owned copy) */
   const float *qkv_b; /* [3H] (owned copy) */
@@ -680,15 +684,20 @@ int roberta_score_logits(roberta_model *m, const char *const *texts, const size_
   bufs b = {0};
   int rc = -1;
   if (!ids || !start || !tl || !lg) goto oom;
-  for (size_t i0 = 0; i0 < n; i0 += (size_t)batch) {
-    int nt = (int)(n - i0 < (size_t)batch ? n - i0 : (size_t)batch);
+  size_t i0 = 0;
+  while (i0 < n) {
+    /* up to `batch` texts, and no more than ROBERTA_BATCH_ROWS tokens unless
+     * a single text is longer: the work buffers grow with the token count */
+    int nt = 0;
     size_t rows = 0;
-    for (int t = 0; t < nt; t++) {
-      int k = roberta_tokenize(m, texts[i0 + t], lens[i0 + t], ids + rows, cap);
+    while (i0 + (size_t)nt < n && nt < batch) {
+      int k = roberta_tokenize(m, texts[i0 + nt], lens[i0 + nt], ids + rows, cap);
       if (k < 0) goto oom;
-      start[t] = (int)rows;
-      tl[t] = k;
+      if (nt > 0 && rows + (size_t)k > ROBERTA_BATCH_ROWS) break;
+      start[nt] = (int)rows;
+      tl[nt] = k;
       rows += (size_t)k;
+      nt++;
     }
     if (bufs_need(&b, rows, c)) goto oom;
     forward(m, ids, start, tl, nt, rows, &b, lg);
@@ -701,6 +710,7 @@ int roberta_score_logits(roberta_model *m, const char *const *texts, const size_
       if (logits)
         memcpy(logits + (i0 + t) * (size_t)c->num_labels, z, sizeof *z * (size_t)c->num_labels);
     }
+    i0 += (size_t)nt;
   }
   rc = 0;
   goto done;

@@ -218,6 +218,15 @@ static void check_dir(const char *dir, const rj_value *cases, double tol)
     CHECK_NUM(lg[2 * i], z->items[0].num, 10 * tol);
     CHECK_NUM(lg[2 * i + 1], z->items[1].num, 10 * tol);
   }
+  /* ten 512-token texts in one batch: split by the row cap, same scores */
+  size_t longest = 0;
+  for (size_t i = 1; i < n; i++) if (lens[i] > lens[longest]) longest = i;
+  const char *many[10];
+  size_t many_len[10];
+  double pm[10];
+  for (int i = 0; i < 10; i++) many[i] = texts[longest], many_len[i] = lens[longest];
+  CHECK(roberta_score(m, many, many_len, 10, 10, pm, err, sizeof err) == 0);
+  for (int i = 0; i < 10; i++) CHECK_NUM(pm[i], p1[longest], 1e-6);
   const char *sha = roberta_weights_sha256(m);
   CHECK(strlen(sha) == 64);
   free(texts), free(lens), free(p1), free(p3), free(lg);
