@@ -148,6 +148,26 @@ h.case("regressions: interval must exclude zero the bad way, beyond min_effect",
   assert(msgs[1]:find("over 8 rows%) against base %(%x+%)$"), msgs[1])
 end)
 
+h.case("compare runs without per-row tables: values and differences only", function()
+  fresh_store()
+  for _, x in ipairs({ { "p", 0.5 }, { "q", 0.75 } }) do
+    local run = tracking.start_run{ run_name = x[1] }
+    run:log_metrics({ acc = x[2], only_here = 1 }, true)
+    run:finish()
+  end
+  local cmp = assert(stats.compare({ "p", "q" }))
+  h.eq(cmp.pairing[2], nil, "nothing paired")
+  h.eq(#cmp.flips[2], 0, "no flips")
+  h.eq(#cmp.metrics, 2, "both metrics")
+  h.eq(cmp.metrics[1].key, "acc", "sorted")
+  h.near(cmp.metrics[1].diffs[2], 0.25, 1e-15, "difference")
+  h.eq(cmp.metrics[1].ci[2], nil, "no interval")
+  h.eq(#stats.regressions(cmp, 2, 0), 0, "no interval, no regression")
+  local text = require("evalua.cli.runs").compare_text(cmp)
+  assert(text:find("paired rows B-A: none (a run has no per-row table)", 1, true), text)
+  assert(text:find("\nacc%s+0%.5%s+0%.75%s+%+0%.25%s+%-\n"), text)
+end)
+
 h.case("fail_under messages", function()
   local m = { ["cultural_sensitivity/v1/mean"] = 3.25, acc = 0.9, nanm = 0 / 0 }
   h.same(gates.check_fail_under(m, { { "cultural_sensitivity/v1/mean", 4 } }),
