@@ -1,6 +1,8 @@
 /* http.c: the transfer engine over one libcurl multi handle, in the shape of
- * curl's 10-at-a-time example: admit up to the in-flight cap, perform, drain
- * info_read, retry or finish, poll with the next timer as the timeout. */
+ * curl's 10-at-a-time example (admit up to the in-flight cap, let curl work,
+ * drain info_read, retry or finish, wait with the next timer as the timeout)
+ * on curl's multi_socket interface with epoll, so each wake-up costs what
+ * its ready sockets cost, not what every transfer in flight costs. */
 #include "http.h"
 
 #include <ctype.h>
@@ -8,7 +10,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/epoll.h>
 #include <time.h>
+#include <unistd.h>
+#include <errno.h>
 
 #include <curl/curl.h>
 
@@ -73,6 +78,8 @@ struct http_engine {
   size_t npool, poolcap;
   uint64_t rng;
   http_stats st;
+  int epfd;                         /* the sockets curl wants watched */
+  uint64_t curl_due_us;             /* curl's timeout; 0 = none */
 };
 
 /* ---- small helpers ---- */
@@ -279,6 +286,41 @@ void http_config_default(http_config *c)
   c->retry_after_max_ms = 600000;
 }
 
+/* curl tells which sockets to watch for what (the multi_socket interface:
+ * only sockets with events are handled, whatever the number in flight). */
+static int on_socket(CURL *easy, curl_socket_t s, int what, void *ud, void *sockp)
+{
+  http_engine *e = ud;
+  (void)easy;
+  if (what == CURL_POLL_REMOVE) {
+    epoll_ctl(e->epfd, EPOLL_CTL_DEL, s, NULL); /* may be closed already */
+    curl_multi_assign(e->multi, s, NULL);
+    return 0;
+  }
+  struct epoll_event ev = { .events = 0, .data.fd = s };
+  if (what & CURL_POLL_IN) ev.events |= EPOLLIN;
+  if (what & CURL_POLL_OUT) ev.events |= EPOLLOUT;
+  if (sockp) {
+    if (epoll_ctl(e->epfd, EPOLL_CTL_MOD, s, &ev) && errno == ENOENT)
+      epoll_ctl(e->epfd, EPOLL_CTL_ADD, s, &ev);
+  } else {
+    if (epoll_ctl(e->epfd, EPOLL_CTL_ADD, s, &ev) && errno == EEXIST)
+      epoll_ctl(e->epfd, EPOLL_CTL_MOD, s, &ev);
+    curl_multi_assign(e->multi, s, e); /* any non-NULL mark: watched */
+  }
+  return 0;
+}
+
+/* curl's single timeout: -1 removes it. */
+static int on_timer(CURLM *multi, long timeout_ms, void *ud)
+{
+  http_engine *e = ud;
+  (void)multi;
+  if (timeout_ms < 0) e->curl_due_us = 0;
+  else e->curl_due_us = sched_now_us() + (uint64_t)timeout_ms * 1000u + (timeout_ms == 0);
+  return 0;
+}
+
 static void apply_multi_options(http_engine *e)
 {
   long conc = e->cfg.concurrency > 0 ? e->cfg.concurrency : 1;
@@ -310,7 +352,18 @@ http_engine *http_new(const http_config *cfg, char *err, size_t errlen)
     snprintf(err, errlen, "http: curl_multi_init failed");
     return NULL;
   }
+  e->epfd = epoll_create1(EPOLL_CLOEXEC);
+  if (e->epfd < 0) {
+    curl_multi_cleanup(e->multi);
+    free(e);
+    snprintf(err, errlen, "http: epoll_create1: %s", strerror(errno));
+    return NULL;
+  }
   e->rng = sched_rand_seed(sched_now_us() ^ (uint64_t)(uintptr_t)e);
+  curl_multi_setopt(e->multi, CURLMOPT_SOCKETFUNCTION, on_socket);
+  curl_multi_setopt(e->multi, CURLMOPT_SOCKETDATA, e);
+  curl_multi_setopt(e->multi, CURLMOPT_TIMERFUNCTION, on_timer);
+  curl_multi_setopt(e->multi, CURLMOPT_TIMERDATA, e);
   apply_multi_options(e);
   return e;
 }
@@ -401,6 +454,7 @@ void http_free(http_engine *e)
     free(b);
   }
   curl_multi_cleanup(e->multi);
+  close(e->epfd);
   free(e);
 }
 
@@ -766,14 +820,9 @@ static void fire_timers(http_engine *e)
   }
 }
 
-static int drain(http_engine *e, char *err, size_t errlen)
+/* Collects the transfers curl has finished. */
+static void collect(http_engine *e)
 {
-  int still;
-  CURLMcode mc = curl_multi_perform(e->multi, &still);
-  if (mc != CURLM_OK) {
-    snprintf(err, errlen, "http: curl_multi_perform: %s", curl_multi_strerror(mc));
-    return -1;
-  }
   CURLMsg *m;
   int left;
   while ((m = curl_multi_info_read(e->multi, &left))) {
@@ -783,37 +832,76 @@ static int drain(http_engine *e, char *err, size_t errlen)
     curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, (char **)&x);
     complete(e, x, rc);
   }
+}
+
+static int action(http_engine *e, curl_socket_t s, int mask, char *err, size_t errlen)
+{
+  int running;
+  CURLMcode mc = curl_multi_socket_action(e->multi, s, mask, &running);
+  if (mc != CURLM_OK) {
+    snprintf(err, errlen, "http: curl_multi_socket_action: %s", curl_multi_strerror(mc));
+    return -1;
+  }
   return 0;
+}
+
+/* Lets curl handle its expired timeout (new handles ask for one at 0 ms). */
+static int curl_timeouts(http_engine *e, char *err, size_t errlen)
+{
+  for (int i = 0; i < 8 && e->curl_due_us && e->curl_due_us <= sched_now_us(); i++) {
+    e->curl_due_us = 0;
+    if (action(e, CURL_SOCKET_TIMEOUT, 0, err, errlen)) return -1;
+  }
+  return 0;
+}
+
+static long ms_until(uint64_t due, uint64_t now)
+{
+  return due > now ? (long)((due - now + 999) / 1000) : 0;
 }
 
 int http_step(http_engine *e, long max_wait_ms, char *err, size_t errlen)
 {
   fire_timers(e);
   admit(e);
-  if (drain(e, err, errlen)) return -1;
-  if (e->d_head || max_wait_ms <= 0) return 0;
+  if (curl_timeouts(e, err, errlen)) return -1;
+  collect(e);
   admit(e); /* slots freed by retries being scheduled */
+  if (curl_timeouts(e, err, errlen)) return -1;
+  long wait = e->d_head || max_wait_ms < 0 ? 0 : max_wait_ms;
   uint64_t now = sched_now_us();
-  long wait = max_wait_ms;
   if (e->nheap) {
-    uint64_t due = e->heap[0]->due_us;
-    long ms = due > now ? (long)((due - now + 999) / 1000) : 0;
+    long ms = ms_until(e->heap[0]->due_us, now);
     if (ms < wait) wait = ms;
   }
   if (e->bucket_wake_us && e->q_head) {
-    long ms = e->bucket_wake_us > now ? (long)((e->bucket_wake_us - now + 999) / 1000) : 0;
+    long ms = ms_until(e->bucket_wake_us, now);
     if (ms < wait) wait = ms;
   }
-  if (wait > 0) {
-    CURLMcode mc = curl_multi_poll(e->multi, NULL, 0, (int)wait, NULL);
-    if (mc != CURLM_OK) {
-      snprintf(err, errlen, "http: curl_multi_poll: %s", curl_multi_strerror(mc));
-      return -1;
-    }
+  if (e->curl_due_us) {
+    long ms = ms_until(e->curl_due_us, now);
+    if (ms < wait) wait = ms;
   }
+  struct epoll_event evs[256];
+  int n = epoll_wait(e->epfd, evs, 256, (int)wait);
+  if (n < 0 && errno != EINTR) {
+    snprintf(err, errlen, "http: epoll_wait: %s", strerror(errno));
+    return -1;
+  }
+  for (int i = 0; i < n; i++) {
+    int mask = 0;
+    if (evs[i].events & EPOLLIN) mask |= CURL_CSELECT_IN;
+    if (evs[i].events & EPOLLOUT) mask |= CURL_CSELECT_OUT;
+    if (evs[i].events & (EPOLLERR | EPOLLHUP)) mask |= CURL_CSELECT_ERR;
+    if (action(e, evs[i].data.fd, mask, err, errlen)) return -1;
+  }
+  if (curl_timeouts(e, err, errlen)) return -1;
+  collect(e);
   fire_timers(e);
   admit(e);
-  return drain(e, err, errlen);
+  if (curl_timeouts(e, err, errlen)) return -1;
+  collect(e);
+  return 0;
 }
 
 http_xfer *http_next_done(http_engine *e)
