@@ -44,6 +44,7 @@ bpe_tokenizer *bpe_new(const char *vocab_json, size_t vocab_len, const char *voc
 /* Reads both files and calls bpe_new. */
 bpe_tokenizer *bpe_load(const char *vocab_path, const char *merges_path, char *err,
                         size_t errlen);
+/* Frees the tokenizer; NULL is a no-op. */
 void bpe_free(bpe_tokenizer *t);
 
 /* The id of a vocabulary entry (its byte-level string), or -1. */

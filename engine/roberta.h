@@ -33,8 +33,10 @@ typedef struct roberta_model roberta_model;
  * count (process-wide). Returns NULL with a message naming the file and the
  * problem ("roberta: DIR/config.json: ...") in err. The caller closes it. */
 roberta_model *roberta_open(const char *dir, int threads, char *err, size_t errlen);
+/* Unmaps and frees everything the model owns; NULL is a no-op. */
 void roberta_close(roberta_model *m);
 
+/* The sizes and token ids read at open; owned by the model. */
 const roberta_config *roberta_get_config(const roberta_model *m);
 /* The hex sha256 of model.safetensors, computed on the first call. */
 const char *roberta_weights_sha256(roberta_model *m);

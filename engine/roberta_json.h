@@ -22,6 +22,7 @@ struct rj_value {
 /* Parses src[0..len) as one JSON document into *out (the caller frees it
  * with rj_free). Returns 0, or -1 with "LINE:COL: message" in err. */
 int rj_parse(const char *src, size_t len, rj_value *out, char *err, size_t errlen);
+/* Frees what v owns and zeroes it (v itself is the caller's). */
 void rj_free(rj_value *v);
 /* The member `key` of an object, or NULL (also when v is not an object). */
 const rj_value *rj_get(const rj_value *v, const char *key);

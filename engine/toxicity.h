@@ -54,6 +54,7 @@ size_t toxicity_normalize(const char *text, size_t len, char *out, size_t cap);
  * toxicity_model_free. */
 int toxicity_model_parse(toxicity_model *m, const unsigned char *buf, size_t len,
                          char *err, size_t errlen);
+/* Frees the copied weights (if any); the model must not be used after. */
 void toxicity_model_free(toxicity_model *m);
 
 /* The model built into the binary (engine/data/toxicity.bin), parsed on the
