@@ -25,8 +25,9 @@
 --       script, data, params and n (found or made inside one write
 --       transaction, so every shard process gets the same id); else an
 --       unfinished run (RUNNING whose process is gone, FAILED or KILLED) of
---       the same experiment with the same script hash, data hash and params
---       hash (run.resumed = true); else a fresh run.
+--       the same experiment with the same script hash, data hash, params,
+--       script arguments and evaluate ordinal (the k-th evaluate call of the
+--       process) (run.resumed = true); else a fresh run.
 --   run.id, run.name, run.resumed, run.experiment
 --   run:cells(key) -> { [row] = value }, present     rows already stored for
 --       key; `present[row] = true` also for rows whose stored value is nil
@@ -437,7 +438,11 @@ function M.run_for_evaluate(f)
   evaluate_calls = evaluate_calls + 1
   -- the call's ordinal is part of the match, so the 2nd evaluate of a script
   -- never resumes the run of the 1st (their params may be the same)
-  local ph = params_hash({ f.params or {}, evaluate_calls })
+  -- the script's arguments too: `evalua s.lua gpt-4` and `evalua s.lua claude`
+  -- must not resume each other
+  local args = {}
+  if type(arg) == "table" then for i = 1, #arg do args[i] = tostring(arg[i]) end end
+  local ph = params_hash({ f.params or {}, evaluate_calls, args })
   local r
   if active then
     r = active

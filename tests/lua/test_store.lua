@@ -325,6 +325,14 @@ h.case("automatic resume of an unfinished run with the same script and data", fu
   h.write(d .. "/ev2.lua", (evaluate_like:gsub("data%-1", "data-2")))
   code, out = h.evalua({ "--store", db, d .. "/ev2.lua" })
   assert(out:find("false\nwrote 10\n", 1, true), out)
+  -- other script arguments (another model, say): a fresh run
+  code, out = h.evalua({ "--store", db, s, "model-a" }, { STOP = "2" })
+  h.eq(code, 3, "stopped")
+  local ida = out:match("^(%x+)")
+  code, out = h.evalua({ "--store", db, s, "model-b" })
+  assert(out:match("^(%x+)") ~= ida and out:find("false\nwrote 10\n", 1, true), "model-b is fresh: " .. out)
+  code, out = h.evalua({ "--store", db, s, "model-a" })
+  h.eq(out:match("^(%x+) true\n"), ida, "model-a resumes its run")
 end)
 
 h.case("the 2nd evaluate of a script resumes only the 2nd's run", function()
