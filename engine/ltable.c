@@ -124,7 +124,8 @@ static void push_json(lua_State *L, const char *s, size_t n)
     return;
   }
   push_tree(L, v);
-  lua_remove(L, -2); /* the tree box; collected later */
+  json_value_free(v); /* now, not at the box's collection (its __gc is then a no-op) */
+  lua_remove(L, -2);
 }
 
 static void push_cell(lua_State *L, const tbl *t, size_t r, size_t c)
