@@ -459,6 +459,33 @@ h.case("progress: a redrawn line when stderr is a terminal", function()
   slow:stop()
 end)
 
+h.case("large request bodies go out whole (no 100-continue stall)", function()
+  setup()
+  local big = string.rep("x", 3 * 1024 * 1024)
+  local r = sched.run(function()
+    return assert(http.request(chat_req(ts, big)))
+  end)
+  h.eq(r.status, 200, "status")
+  h.eq(cjson.decode(r.body).usage.prompt_tokens, (#big + 1 + 3) // 4, "the server saw it all")
+end)
+
+h.case("--concurrency N caps the requests in flight", function()
+  local slow = testserver.start{ latency_ms = 100 }
+  local script = h.tmpdir() .. "/c.lua"
+  h.write(script, [[
+    local sched, http = require "evalua.sched", require "evalua.http"
+    sched.map(12, function(i)
+      return http.request{ url = os.getenv("TS_URL") .. "/v1/chat/completions", body = '{"n":' .. i .. '}' }
+    end)
+    print(http.stats().inflight_peak)
+  ]])
+  local code, out = h.evalua({ "--quiet", "--concurrency", "3", script }, { TS_URL = slow.url })
+  h.eq(code, 0, "exit")
+  h.eq(out, "3\n", "client peak")
+  h.eq(slow:stats().inflight_peak, 3, "server peak")
+  slow:stop()
+end)
+
 h.case("a large map keeps memory flat and finishes", function()
   setup{ concurrency = 64 }
   ts:reset()
