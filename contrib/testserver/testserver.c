@@ -1046,6 +1046,19 @@ int main(int argc, char **argv)
     }
     if (logf) fflush(logf);
   }
+  /* free everything, so leak checkers stay quiet */
+  for (int fd = 0; fd < nconns; fd++) conn_close(&conns[fd], 0);
+  free(conns);
+  free(heap);
+  stats_reset();
+  free(st.keys);
+  for (size_t i = 0; i < nrules; i++) {
+    free(rules[i].match);
+    free(rules[i].reply);
+  }
+  free(rules);
+  close(epfd);
+  close(ls);
   if (logf) fclose(logf);
   return 0;
 }
