@@ -33,7 +33,7 @@ static handle *newhandle(lua_State *L)
 
 void ltable_push(lua_State *L, tbl *t)
 {
-  handle *h = lua_newuserdatauv(L, sizeof *h, 0); /* may raise: then t leaks once, Lua is out of memory anyway */
+  handle *h = lua_newuserdatauv(L, sizeof *h, 0); /* see ltable.h on a memory error here */
   h->t = t;
   luaL_setmetatable(L, MT);
 }

@@ -12,8 +12,9 @@
 tbl *ltable_check(lua_State *L, int idx);
 
 /* Pushes a new handle owning t (the handle frees it when collected or
- * closed). t must not be NULL; pushing raises (and frees t) only when Lua
- * itself runs out of memory. */
+ * closed). t must not be NULL. If Lua raises a memory error while making
+ * the handle, t is not freed: a binding that builds a large table should
+ * rather create its handle first (the pattern ltable.c uses). */
 void ltable_push(lua_State *L, tbl *t);
 
 #endif

@@ -199,6 +199,29 @@ h.case("map: fn may yield (the row call is a continuation)", function()
   h.same(res, { "one", "two", n = 2 })
 end)
 
+h.case("map: rows run as concurrent tasks with the real scheduler", function()
+  local sched = require "evalua.sched"
+  local core = require "evalua.core"
+  local t = T.from{ x = { 1, 2, 3, 4, 5, 6, 7, 8, 9, 10 } }
+  local t0 = core.clock()
+  local res, errs = t:map(function(row)
+    sched.sleep(0.2)
+    if row.x == 3 then error("bad row") end
+    return row.x * 2
+  end)
+  local took = core.clock() - t0
+  assert(took < 1.0, "10 rows of 0.2 s took " .. took .. " s: not concurrent")
+  h.eq(res.n, 10)
+  h.eq(res[10], 20)
+  h.eq(res[3], nil)
+  assert(errs[3]:find("bad row", 1, true))
+  -- t:map inside a task shares the loop
+  local r2 = sched.map(2, function(i)
+    return t:map(function(row) sched.sleep(0.01) return row.x + i end)[10]
+  end)
+  h.same(r2, { 11, 12 })
+end)
+
 h.case("writers and round trips", function()
   local t = T.from({ q = { "caf\u{e9}", "a,\"b\"\nc", "" }, n = { 1, 2.5, nil, n = 3 }, ok = { true, false, true },
                      docs = { { "d1" }, {}, { k = "v" } } }, { columns = { "q", "n", "ok", "docs" } })
