@@ -1068,6 +1068,22 @@ static int m_write_json(lua_State *L)
   return write_to(L, f, flags, "write_json");
 }
 
+/* t:write(path, opts): by extension, as read(path) */
+static int m_write(lua_State *L)
+{
+  const char *path = luaL_checkstring(L, 2);
+  if (ends_with(path, ".csv")) return write_to(L, TBL_FMT_CSV, 0, "write");
+  tbl_format f = TBL_FMT_JSONL;
+  if (ends_with(path, ".jsonl") || ends_with(path, ".ndjson"))
+    return write_to(L, f, json_flags(L, 3, &f, 0, "write"), "write");
+  if (ends_with(path, ".json")) {
+    f = TBL_FMT_JSON_SPLIT;
+    int flags = json_flags(L, 3, &f, 1, "write");
+    return write_to(L, f, flags, "write");
+  }
+  return luaL_error(L, "write: %s: unknown file type (expected .csv, .jsonl, .ndjson or .json)", path);
+}
+
 static int to_string(lua_State *L, tbl_format f, int flags, const char *api)
 {
   tbl *t = ltable_check(L, 1);
@@ -1130,7 +1146,7 @@ static const luaL_Reg methods[] = {
   {"add_column", m_add_column}, {"drop_column", m_drop_column}, {"rename", m_rename},
   {"column_type", m_column_type}, {"select", m_select}, {"head", m_head}, {"tail", m_tail},
   {"copy", m_copy}, {"append", m_append}, {"map", m_map},
-  {"write_csv", m_write_csv}, {"write_jsonl", m_write_jsonl}, {"write_json", m_write_json},
+  {"write", m_write}, {"write_csv", m_write_csv}, {"write_jsonl", m_write_jsonl}, {"write_json", m_write_json},
   {"to_csv", m_to_csv}, {"to_jsonl", m_to_jsonl}, {"to_json", m_to_json},
   {"preview", m_tostring}, {"close", t_gc},
   {NULL, NULL}};

@@ -247,6 +247,13 @@ h.case("writers and round trips", function()
   h.same(jl:column("n"), t:column("n"))
   h.same(T.read_json(pj):column("ok"), t:column("ok"))
   h.raises('write_json: unknown orient "index" (expected "split" or "records")', t.write_json, t, pj, { orient = "index" })
+  for _, ext in ipairs{ "csv", "jsonl", "json" } do
+    local pe = dir .. "/by_ext." .. ext
+    t:write(pe)
+    h.same(T.read(pe):column("q"), t:column("q"), ext)
+  end
+  h.eq(h.read(dir .. "/by_ext.json"), h.read(pj))
+  h.raises("write: " .. dir .. "/x.xlsx: unknown file type", t.write, t, dir .. "/x.xlsx")
   h.eq(select(2, pcall(t.write_csv, t, dir .. "/no/such/dir.csv")), "write_csv: " .. dir .. "/no/such/dir.csv: No such file or directory")
 end)
 
