@@ -322,7 +322,7 @@ h.case("sleep lets other tasks run", function()
   setup()
   local order = {}
   sched.map(3, function(i)
-    if i == 1 then sched.sleep(0.3); order[#order + 1] = "sleep" return end
+    if i == 1 then sched.sleep(1.0); order[#order + 1] = "sleep" return end
     assert(ask(ts, "while sleeping " .. i))
     order[#order + 1] = "req"
   end)
