@@ -4,11 +4,12 @@
 --   evalua runs export RUN --format csv|jsonl|mlflow-json [--table NAME] [-o FILE]
 --   evalua runs compare A B [C ...] [--json] [--fail-on-regression]
 --       [--min-effect X] [--resamples B] [--seed N] [--table NAME]
+--   evalua runs push RUN [--mlflow URL] [--experiment NAME]
 -- RUN is a run id, a unique id prefix or a run name. --store PATH (here or
 -- before `runs`) picks the store.
 local M = {}
 
-M.summary = "list, show, export and compare stored runs (list | show | export | compare)"
+M.summary = "list, show, export and compare stored runs (list | show | export | compare | push)"
 
 local config = require "evalua.config"
 local util = require "evalua.util"
@@ -19,6 +20,7 @@ usage: evalua runs list [--experiment E] [--status S] [--limit N] [--json]
        evalua runs export RUN --format csv|jsonl|mlflow-json [--table NAME] [-o FILE]
        evalua runs compare A B [C ...] [--json] [--fail-on-regression] [--min-effect X]
                            [--resamples B] [--seed N] [--table NAME]
+       evalua runs push RUN [--mlflow URL] [--experiment NAME]   (to an MLflow tracking server)
 RUN: a run id, a unique id prefix, or a run name]]
 
 local function tracking() return require "evalua.tracking" end
@@ -452,6 +454,24 @@ function M.compare(refs, opts)
   end
 end
 
+-- ------------------------------------------------------------------ push
+
+function M.push(ref, opts)
+  local url = opts.mlflow or os.getenv("MLFLOW_TRACKING_URI")
+  if not url or url == "" then
+    util.usage("runs push: give the tracking server with --mlflow URL (or set MLFLOW_TRACKING_URI)")
+  end
+  need_store()
+  local res, err = require("evalua.mlflow").push(ref, { url = url, experiment = opts.experiment })
+  if not res then util.fail("runs " .. err) end
+  local r = tracking().get_run(ref)
+  print(string.format("pushed run %s (%s) to %s as MLflow run %s in experiment %s, %d artifact(s)",
+    r.info.name, r.info.id:sub(1, 12), url, res.run_id, tostring(res.experiment_id), res.artifacts))
+  if res.skipped_artifacts then
+    io.stderr:write("evalua: warning: runs push: artifacts not uploaded: ", res.skipped_artifacts, "\n")
+  end
+end
+
 -- ------------------------------------------------------------------ main
 
 local spec = {
@@ -459,6 +479,7 @@ local spec = {
   ["--format"] = "value", ["--table"] = "value", ["-o"] = "value", ["--output"] = "value",
   ["--fail-on-regression"] = "flag", ["--min-effect"] = "value", ["--resamples"] = "value",
   ["--seed"] = "value", ["--store"] = "value", ["--help"] = "flag", ["-h"] = "flag",
+  ["--mlflow"] = "value",
 }
 
 function M.main(args)
@@ -481,8 +502,11 @@ function M.main(args)
     return M.export(rest[1], opts)
   elseif cmd == "compare" then
     return M.compare(rest, opts)
+  elseif cmd == "push" then
+    if #rest ~= 1 then util.usage("runs push: give one run") end
+    return M.push(rest[1], opts)
   end
-  util.usage("runs: unknown command '" .. cmd .. "' (list, show, export, compare)")
+  util.usage("runs: unknown command '" .. cmd .. "' (list, show, export, compare, push)")
 end
 
 return M
