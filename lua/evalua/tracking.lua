@@ -71,6 +71,7 @@
 --   load_cells(ref, key) -> { [row] = value }, present;  cell_keys(ref)
 --   artifacts(ref) -> { {name=, mime=, size=, path=}, ... }
 --   artifact(ref, name) -> bytes, mime | nil, err
+--   delete_run(ref) -> id | nil, err   (the run and all its rows)
 --   json_encode(value [, {ascii=true, decimals=10}]) -> string
 local M = {}
 
@@ -1032,6 +1033,22 @@ function M.artifact(ref, name)
   local a = get_db(true):first("SELECT data, mime FROM artifacts WHERE run_id = ? AND name = ?", id, name)
   if not a then return nil, string.format("run %s has no artifact '%s'", id:sub(1, 8), name) end
   return a.data, a.mime
+end
+
+-- Deletes a run and everything stored with it (one transaction); an active
+-- run of this process cannot be deleted. Returns the id, or nil, err.
+function M.delete_run(ref)
+  local id, err = M.resolve(ref)
+  if not id then return nil, err end
+  if active and active.id == id then return nil, "run " .. id:sub(1, 8) .. " is active" end
+  transaction(function(d)
+    for _, t in ipairs({ "tags", "params", "metrics", "cells", "result_tables", "table_columns",
+      "artifacts", "accounting" }) do
+      d:run("DELETE FROM " .. t .. " WHERE run_id = ?", id)
+    end
+    d:run("DELETE FROM runs WHERE id = ?", id)
+  end)
+  return id
 end
 
 -- The run the CI gates look at: the last run evaluate used (or started).

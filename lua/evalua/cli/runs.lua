@@ -5,11 +5,12 @@
 --   evalua runs compare A B [C ...] [--json] [--fail-on-regression]
 --       [--min-effect X] [--resamples B] [--seed N] [--table NAME]
 --   evalua runs push RUN [--mlflow URL] [--experiment NAME]
+--   evalua runs delete RUN [RUN ...]
 -- RUN is a run id, a unique id prefix or a run name. --store PATH (here or
 -- before `runs`) picks the store.
 local M = {}
 
-M.summary = "list, show, export and compare stored runs (list | show | export | compare | push)"
+M.summary = "list, show, export and compare stored runs (list | show | export | compare | push | delete)"
 
 local config = require "evalua.config"
 local util = require "evalua.util"
@@ -21,6 +22,7 @@ usage: evalua runs list [--experiment E] [--status S] [--limit N] [--json]
        evalua runs compare A B [C ...] [--json] [--fail-on-regression] [--min-effect X]
                            [--resamples B] [--seed N] [--table NAME]
        evalua runs push RUN [--mlflow URL] [--experiment NAME]   (to an MLflow tracking server)
+       evalua runs delete RUN [RUN ...]
 RUN: a run id, a unique id prefix, or a run name]]
 
 local function tracking() return require "evalua.tracking" end
@@ -454,6 +456,27 @@ function M.compare(refs, opts)
   end
 end
 
+-- ---------------------------------------------------------------- delete
+
+function M.delete(refs)
+  if #refs == 0 then util.usage("runs delete: give the runs to delete") end
+  need_store()
+  local t = tracking()
+  -- resolve every reference first: nothing is deleted when one is wrong
+  local ids = {}
+  for i, ref in ipairs(refs) do
+    local id, err = t.resolve(ref)
+    if not id then util.fail("runs delete: " .. err) end
+    ids[i] = id
+  end
+  for _, id in ipairs(ids) do
+    local name = t.get_run(id).info.name
+    local ok, err = t.delete_run(id)
+    if not ok then util.fail("runs delete: " .. err) end
+    print(string.format("deleted run %s (%s)", name, id:sub(1, 12)))
+  end
+end
+
 -- ------------------------------------------------------------------ push
 
 function M.push(ref, opts)
@@ -502,11 +525,13 @@ function M.main(args)
     return M.export(rest[1], opts)
   elseif cmd == "compare" then
     return M.compare(rest, opts)
+  elseif cmd == "delete" then
+    return M.delete(rest)
   elseif cmd == "push" then
     if #rest ~= 1 then util.usage("runs push: give one run") end
     return M.push(rest[1], opts)
   end
-  util.usage("runs: unknown command '" .. cmd .. "' (list, show, export, compare, push)")
+  util.usage("runs: unknown command '" .. cmd .. "' (list, show, export, compare, push, delete)")
 end
 
 return M
