@@ -156,7 +156,18 @@ static lua_Integer list_len(lua_State *L, int idx)
   if (lua_getfield(L, idx, "n") == LUA_TNUMBER && lua_isinteger(L, -1)) n = lua_tointeger(L, -1);
   else n = (lua_Integer)lua_rawlen(L, idx);
   lua_pop(L, 1);
+  if (n < 0) luaL_error(L, "column list length n = %I is negative", n);
   return n;
+}
+
+/* raises unless the value at idx can be stored in a cell (nested tables are
+ * checked when converted); lets a method refuse before changing anything */
+static void check_storable(lua_State *L, int idx, const char *api, const char *col, lua_Integer row)
+{
+  int ty = lua_type(L, idx);
+  if (ty == LUA_TFUNCTION || ty == LUA_TTHREAD || ty == LUA_TUSERDATA ||
+      (ty == LUA_TLIGHTUSERDATA && lua_touserdata(L, idx) != NULL))
+    luaL_error(L, "%s: column \"%s\" row %I: cannot store a %s", api, col, row, luaL_typename(L, idx));
 }
 
 static int cmp_str(const void *a, const void *b)
@@ -797,13 +808,14 @@ static int m_set(lua_State *L)
   size_t r = check_row(L, t, 2, "set");
   size_t n;
   const char *name = luaL_checklstring(L, 3, &n);
+  luaL_checkany(L, 4);
+  check_storable(L, 4, "set", name, (lua_Integer)r + 1);
   long c = tbl_colindex(t, name, n);
   if (c < 0) {
     tbl_err e;
     c = tbl_add_col(t, name, n, &e);
     if (c < 0) return luaL_error(L, "set: %s", e.msg);
   }
-  luaL_checkany(L, 4);
   set_cell(L, t, r, (size_t)c, 4, "set");
   lua_settop(L, 1);
   return 1;
@@ -837,9 +849,8 @@ static int m_add_column(lua_State *L)
   const char *name = luaL_checklstring(L, 2, &n);
   luaL_checktype(L, 3, LUA_TTABLE);
   lua_Integer len = list_len(L, 3);
-  if (tbl_ncols(t) == 0 && tbl_nrows(t) == 0 && len > 0 && tbl_resize(t, (size_t)len) < 0)
-    return luaL_error(L, "add_column: out of memory");
-  if ((lua_Unsigned)len != (lua_Unsigned)tbl_nrows(t))
+  int shape = tbl_ncols(t) == 0 && tbl_nrows(t) == 0; /* the first column sets the row count */
+  if (!shape && (lua_Unsigned)len != (lua_Unsigned)tbl_nrows(t))
     return luaL_error(L, "add_column: column \"%s\" has %I values, the table has %I rows", name, len,
                       (lua_Integer)tbl_nrows(t));
   /* fill a scratch table first (freed by its handle if a value is bad), so
@@ -849,6 +860,7 @@ static int m_add_column(lua_State *L)
   if (!tmp->t || tbl_add_col(tmp->t, name, n, NULL) < 0 || tbl_resize(tmp->t, (size_t)len) < 0)
     return luaL_error(L, "add_column: out of memory");
   fill_column(L, tmp->t, 0, 3, len, "add_column");
+  if (shape && tbl_resize(t, (size_t)len) < 0) return luaL_error(L, "add_column: out of memory");
   long c = tbl_colindex(t, name, n);
   if (c < 0) {
     tbl_err e;
@@ -952,6 +964,14 @@ static int m_append(lua_State *L)
   while (lua_next(L, 2)) {
     lua_pop(L, 1);
     if (lua_type(L, -1) != LUA_TSTRING) return luaL_error(L, "append: row keys must be column names");
+    lua_pushvalue(L, -1);
+    lua_rawget(L, 2);
+    check_storable(L, -1, "append", lua_tostring(L, -2), (lua_Integer)r + 1);
+    lua_pop(L, 1);
+  }
+  lua_pushnil(L);
+  while (lua_next(L, 2)) {
+    lua_pop(L, 1);
     size_t n;
     const char *name = lua_tolstring(L, -1, &n);
     if (tbl_colindex(t, name, n) < 0) add_named(L, t, name, n, "append");
