@@ -65,6 +65,7 @@ struct http_xfer {
 
 struct http_engine {
   CURLM *multi;
+  CURLSH *share;                    /* DNS and TLS sessions shared by all handles */
   http_config cfg;
   http_xfer *q_head, *q_tail;       /* waiting for a slot or a bucket */
   http_xfer *d_head, *d_tail;       /* finished */
@@ -360,6 +361,11 @@ http_engine *http_new(const http_config *cfg, char *err, size_t errlen)
     return NULL;
   }
   e->rng = sched_rand_seed(sched_now_us() ^ (uint64_t)(uintptr_t)e);
+  e->share = curl_share_init(); /* one thread: no lock callbacks needed */
+  if (e->share) {
+    curl_share_setopt(e->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_DNS);
+    curl_share_setopt(e->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_SSL_SESSION);
+  }
   curl_multi_setopt(e->multi, CURLMOPT_SOCKETFUNCTION, on_socket);
   curl_multi_setopt(e->multi, CURLMOPT_SOCKETDATA, e);
   curl_multi_setopt(e->multi, CURLMOPT_TIMERFUNCTION, on_timer);
@@ -454,6 +460,7 @@ void http_free(http_engine *e)
     free(b);
   }
   curl_multi_cleanup(e->multi);
+  if (e->share) curl_share_cleanup(e->share);
   close(e->epfd);
   free(e);
 }
@@ -615,6 +622,7 @@ static int start(http_engine *e, http_xfer *x)
   curl_easy_setopt(c, CURLOPT_URL, x->url);
   curl_easy_setopt(c, CURLOPT_PRIVATE, (char *)x);
   curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+  if (e->share) curl_easy_setopt(c, CURLOPT_SHARE, e->share);
   curl_easy_setopt(c, CURLOPT_HTTPHEADER, x->hdrs);
   curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
   curl_easy_setopt(c, CURLOPT_WRITEDATA, x);
