@@ -211,6 +211,7 @@ local Run = {}
 Run.__index = Run
 
 local active       -- the run log_* calls go to
+local last_run_partial = false -- this process left the last run to other shards
 local last_run_id  -- the run the CI gates look at
 local resume_pending = true -- config.resume not yet used
 
@@ -352,7 +353,7 @@ function M.start_run(opts)
     end
   end
   if opts.description then r:set_tag("evalua.note.content", opts.description) end
-  active, last_run_id = r, r.id
+  active, last_run_id, last_run_partial = r, r.id, false
   return r
 end
 
@@ -451,7 +452,7 @@ function M.run_for_evaluate(f)
       .. " nrows = coalesce(nrows, ?) WHERE id = ?", f.data_hash, ph, f.n_rows, r.id)
     r.owned = false
     r.evaluations = (r.evaluations or 0) + 1
-    last_run_id = r.id
+    last_run_id, last_run_partial = r.id, false
     if r.evaluations > 1 then return namespaced(r, "eval" .. r.evaluations .. "/") end
     return r
   else
@@ -508,7 +509,7 @@ function M.run_for_evaluate(f)
     r.n_rows = f.n_rows
     active = r
   end
-  last_run_id = r.id
+  last_run_id, last_run_partial = r.id, false
   if f.params and r.owned then r:log_params(f.params) end
   return r
 end
@@ -848,8 +849,10 @@ function Run:evaluate_done()
       self:set_accounting(accounting.snapshot())
     end
     self:finish("RUNNING")
+    if last_run_id == self.id then last_run_partial = true end
   else
     self:finish("FINISHED")
+    if last_run_id == self.id then last_run_partial = false end
   end
 end
 
@@ -1051,9 +1054,11 @@ function M.delete_run(ref)
   return id
 end
 
--- The run the CI gates look at: the last run evaluate used (or started).
+-- The run the CI gates look at: the last run evaluate used (or started),
+-- and whether this process only did a shard of it (the shard that
+-- assembles the run checks the gates).
 function M.last_run_id()
-  return last_run_id
+  return last_run_id, last_run_partial
 end
 
 -- ----------------------------------------------------------- at finish ---
