@@ -31,6 +31,8 @@ struct tbl {
   size_t nrows, cap;
   size_t ncols, colcap;
   struct tcol *cols;
+  long *slots; /* open-addressing index of the column names: column or -1 */
+  size_t nslots; /* a power of two, at least twice ncols; 0 = no index yet */
 };
 
 #define STR_OVERHEAD 5 /* length prefix + NUL */
@@ -54,7 +56,34 @@ void tbl_free(tbl *t)
   if (!t) return;
   for (size_t i = 0; i < t->ncols; i++) col_free(&t->cols[i]);
   free(t->cols);
+  free(t->slots);
   free(t);
+}
+
+static size_t name_hash(const char *s, size_t n)
+{
+  uint64_t h = 1469598103934665603ull;
+  for (size_t i = 0; i < n; i++) h = (h ^ (unsigned char)s[i]) * 1099511628211ull;
+  return (size_t)(h ^ (h >> 29));
+}
+
+/* (re)builds the name index with room for `want` columns; on out of memory
+ * the index is dropped and lookups scan (still correct) */
+static void index_build(tbl *t, size_t want)
+{
+  size_t n = 16;
+  while (n < want * 2) n *= 2;
+  long *sl = malloc(n * sizeof *sl);
+  free(t->slots);
+  t->slots = sl;
+  t->nslots = sl ? n : 0;
+  if (!sl) return;
+  for (size_t i = 0; i < n; i++) sl[i] = -1;
+  for (size_t c = 0; c < t->ncols; c++) {
+    size_t h = name_hash(t->cols[c].name, t->cols[c].namelen) & (n - 1);
+    while (sl[h] >= 0) h = (h + 1) & (n - 1);
+    sl[h] = (long)c;
+  }
 }
 
 size_t tbl_nrows(const tbl *t) { return t->nrows; }
@@ -106,6 +135,12 @@ int tbl_resize(tbl *t, size_t nrows)
 
 long tbl_colindex(const tbl *t, const char *name, size_t len)
 {
+  if (t->nslots) {
+    size_t mask = t->nslots - 1, h = name_hash(name, len) & mask;
+    for (long c; (c = t->slots[h]) >= 0; h = (h + 1) & mask)
+      if (t->cols[c].namelen == len && memcmp(t->cols[c].name, name, len) == 0) return c;
+    return -1;
+  }
   for (size_t i = 0; i < t->ncols; i++)
     if (t->cols[i].namelen == len && memcmp(t->cols[i].name, name, len) == 0) return (long)i;
   return -1;
@@ -157,7 +192,14 @@ long tbl_add_col(tbl *t, const char *name, size_t len, tbl_err *err)
   }
   memset(c.type, TBL_NIL, cap);
   t->cols[t->ncols] = c;
-  return (long)t->ncols++;
+  t->ncols++;
+  if (t->ncols * 2 > t->nslots) index_build(t, t->ncols * 2);
+  else {
+    size_t mask = t->nslots - 1, h = name_hash(name, len) & mask;
+    while (t->slots[h] >= 0) h = (h + 1) & mask;
+    t->slots[h] = (long)t->ncols - 1;
+  }
+  return (long)t->ncols - 1;
 oom:
   if (err) snprintf(err->msg, sizeof err->msg, "out of memory");
   return -1;
@@ -169,6 +211,7 @@ int tbl_drop_col(tbl *t, size_t col)
   col_free(&t->cols[col]);
   memmove(&t->cols[col], &t->cols[col + 1], (t->ncols - col - 1) * sizeof *t->cols);
   t->ncols--;
+  index_build(t, t->ncols);
   return 0;
 }
 
@@ -188,6 +231,7 @@ int tbl_rename(tbl *t, size_t col, const char *name, size_t len, tbl_err *err)
   free(t->cols[col].name);
   t->cols[col].name = p;
   t->cols[col].namelen = len;
+  index_build(t, t->ncols);
   return 0;
 }
 

@@ -585,6 +585,31 @@ static void test_cells(void)
   tbl_free(NULL);
 }
 
+/* the column name index: many columns, renames and drops */
+static void test_many_columns(void)
+{
+  tbl *t = tbl_new();
+  char name[32];
+  for (int i = 0; i < 1000; i++) {
+    int n = snprintf(name, sizeof name, "col%d", i);
+    CHECK(tbl_add_col(t, name, (size_t)n, NULL) == i);
+  }
+  CHECK(tbl_add_col(t, "col999", 6, NULL) == -1);
+  CHECK(tbl_rename(t, 10, "ten", 3, NULL) == 0);
+  CHECK(tbl_drop_col(t, 0) == 0);
+  CHECK(tbl_colindex(t, "col0", 4) == -1);
+  CHECK(tbl_colindex(t, "col10", 5) == -1);
+  CHECK(tbl_colindex(t, "ten", 3) == 9);
+  int bad = 0;
+  for (int i = 1; i < 1000; i++) {
+    if (i == 10) continue;
+    int n = snprintf(name, sizeof name, "col%d", i);
+    if (tbl_colindex(t, name, (size_t)n) != i - 1) bad++;
+  }
+  CHECK(bad == 0);
+  tbl_free(t);
+}
+
 static void test_preview(void)
 {
   tbl_err err;
@@ -624,6 +649,7 @@ int main(void)
   test_json_floats();
   test_float_text();
   test_cells();
+  test_many_columns();
   test_preview();
   return check_done();
 }
