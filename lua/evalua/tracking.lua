@@ -19,7 +19,9 @@
 --
 -- API FOR evaluate (a run object; every write is committed before it returns)
 --   run_for_evaluate{ data_hash=, params={}, n_rows=, run_name= } -> run
---       the active run if there is one (left open: evaluate_done keeps it);
+--       the active run if there is one (left open: evaluate_done keeps it;
+--       a 2nd, 3rd... evaluate into the same active run gets a view whose
+--       cell keys are stored as "eval<k>/<key>", so calls do not share rows);
 --       else the run named by --resume (config.resume; its data hash must
 --       match); else, with --shard i/n, the unfinished run of this experiment,
 --       script, data, params and n (found or made inside one write
@@ -39,7 +41,8 @@
 --       with n) in one transaction; run:put_row(row, {key = value}) likewise
 --   run:log_params{k = v}  run:log_metrics({key = number}, gib)
 --       gib: { [metric key prefix] = boolean } e.g. { ["toxicity/v1"] = false }
---       (the longest prefix of the metric name wins), or a boolean for all
+--       (the longest prefix of the metric name wins), or a boolean for all;
+--       */failures are always lower-is-better, */variance has no direction
 --   run:log_table(name, t)  (replaces a table of that name)
 --   run:set_accounting(tbl)  (a plain table; per shard, summed when read)
 --   run:evaluate_done()  ends a run that run_for_evaluate made or resumed
@@ -71,7 +74,10 @@
 --   load_cells(ref, key) -> { [row] = value }, present;  cell_keys(ref)
 --   artifacts(ref) -> { {name=, mime=, size=, path=}, ... }
 --   artifact(ref, name) -> bytes, mime | nil, err
+--   row_errors(ref [, limit]) -> { {row=, key=, error=}, ... }, total
 --   delete_run(ref) -> id | nil, err   (the run and all its rows)
+--   last_run_id() -> the run the CI gates check, and whether this process
+--       only did a shard of it
 --   json_encode(value [, {ascii=true, decimals=10}]) -> string
 local M = {}
 
