@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "json.h"
 #include "table.h"
@@ -691,9 +692,41 @@ static int file_sink(void *ud, const char *p, size_t n)
 int tbl_write_path(const tbl *t, const char *path, tbl_format f, int flags, const char *api,
                    tbl_err *err)
 {
-  FILE *fp = fopen(path, "wb");
+  /* a regular file (or a new one) is written beside it and renamed into
+   * place, so a reader never sees half a table; devices, pipes and
+   * symlinks are written directly */
+  struct stat st;
+  int direct = lstat(path, &st) == 0 && !S_ISREG(st.st_mode);
+  char *tmp = NULL;
+  FILE *fp = NULL;
+  if (direct) {
+    fp = fopen(path, "wb");
+  } else {
+    size_t n = strlen(path);
+    tmp = malloc(n + 16);
+    if (!tmp) {
+      errno = ENOMEM;
+    } else {
+      memcpy(tmp, path, n);
+      memcpy(tmp + n, ".tmp-XXXXXX", 12);
+      int fd = mkstemp(tmp);
+      if (fd >= 0) {
+        mode_t um = umask(0);
+        umask(um);
+        fchmod(fd, 0666 & ~um); /* as fopen would have made it */
+        fp = fdopen(fd, "wb");
+        if (!fp) {
+          int e = errno;
+          close(fd);
+          unlink(tmp);
+          errno = e;
+        }
+      }
+    }
+  }
   if (!fp) {
     if (err) snprintf(err->msg, sizeof err->msg, "%s: %.300s: %s", api, path, strerror(errno));
+    free(tmp);
     return -1;
   }
   errno = 0;
@@ -702,6 +735,14 @@ int tbl_write_path(const tbl *t, const char *path, tbl_format f, int flags, cons
   if (fclose(fp) != 0 && rc == 0) {
     rc = -1;
     e = errno;
+  }
+  if (tmp) {
+    if (rc == 0 && rename(tmp, path) != 0) {
+      rc = -1;
+      e = errno;
+    }
+    if (rc < 0) unlink(tmp);
+    free(tmp);
   }
   if (rc < 0 && err)
     snprintf(err->msg, sizeof err->msg, "%s: %.300s: %s", api, path, e ? strerror(e) : "out of memory");

@@ -193,8 +193,11 @@ typedef int (*tbl_sink)(void *ud, const char *p, size_t n);
 /* Writes t in format f to sink (in chunks of about 64 KiB). Returns 0, or -1
  * when the sink failed or memory ran out. */
 int tbl_write(const tbl *t, tbl_format f, int flags, tbl_sink sink, void *ud);
-/* Writes t to the file at path (created or truncated). Returns 0, or -1 with
- * err filled as "API: PATH: <strerror>" where API is the name given. */
+/* Writes t to the file at path. A regular file is written to a temporary
+ * file beside it and renamed over it at the end, so the old file or the
+ * whole new one is there, never half a table; a device, pipe or symlink is
+ * written directly. Returns 0, or -1 with err filled as
+ * "API: PATH: <strerror>" where API is the name given. */
 int tbl_write_path(const tbl *t, const char *path, tbl_format f, int flags, const char *api,
                    tbl_err *err);
 /* Returns the whole output as a NUL-terminated string the caller frees,

@@ -262,6 +262,13 @@ h.case("writers and round trips", function()
   end
   h.eq(h.read(dir .. "/by_ext.json"), h.read(pj))
   h.raises("write: " .. dir .. "/x.xlsx: unknown file type", t.write, t, dir .. "/x.xlsx")
+  -- writes replace the file whole and leave no temporary file behind
+  local pw = dir .. "/again.csv"
+  T.from{ a = { 1, 2, 3 } }:write_csv(pw)
+  T.from{ b = { "x" } }:write_csv(pw)
+  h.eq(h.read(pw), "b\nx\n")
+  local _, listing = h.sh("ls -a " .. h.quote(dir))
+  assert(not listing:find(".tmp-", 1, true), listing)
   h.eq(select(2, pcall(t.write_csv, t, dir .. "/no/such/dir.csv")), "write_csv: " .. dir .. "/no/such/dir.csv: No such file or directory")
 end)
 
