@@ -743,6 +743,10 @@ static void handle(struct conn *c, struct request *r)
     }
   }
 
+  long delay = r->latency_ms >= 0 ? r->latency_ms : opt.latency_ms;
+  if (opt.jitter_ms > 0 && r->latency_ms < 0)
+    delay += (long)(splitmix(draw ^ 0x5bd1e995u) % (uint64_t)(opt.jitter_ms + 1));
+  snprintf(extra + strlen(extra), sizeof extra - strlen(extra), "x-evalua-delay-ms: %ld\r\n", delay);
   if (c->action == ACT_SEND) {
     if (status < 600) st.status[status]++;
     if (!body.p) tsbuf_add(&body, "", 0);
@@ -755,9 +759,6 @@ static void handle(struct conn *c, struct request *r)
             r->path, c->action == ACT_SEND ? status : 0, fault_names[f], (unsigned long long)key);
   tsbuf_free(&body);
 
-  long delay = r->latency_ms >= 0 ? r->latency_ms : opt.latency_ms;
-  if (opt.jitter_ms > 0 && r->latency_ms < 0)
-    delay += (long)(splitmix(draw ^ 0x5bd1e995u) % (uint64_t)(opt.jitter_ms + 1));
   if (c->action == ACT_STALL) delay = opt.stall_ms;
   if (delay <= 0) { conn_act(c); return; }
   heap_push(t + (uint64_t)delay * 1000u, c->fd, c->gen);

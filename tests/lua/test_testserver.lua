@@ -273,6 +273,33 @@ h.case("latency is applied (lower bound) and requests overlap", function()
   t2:stop()
 end)
 
+h.case("--log writes one line per request; --jitter-ms adds to the latency", function()
+  local t2 = testserver.start{ log = true, latency_ms = 100, jitter_ms = 100, seed = 3 }
+  local secs, delays, distinct = {}, {}, {}
+  for i = 1, 4 do
+    local status, _, head, _, s = t2:curl{ body = chat("logged " .. i),
+      headers = i == 4 and { ["x-evalua-fault"] = "503" } or nil }
+    secs[i] = s
+    delays[i] = tonumber(head:match("x%-evalua%-delay%-ms: (%d+)"))
+    distinct[delays[i]] = true
+    h.eq(status, i == 4 and 503 or 200, "status " .. i)
+  end
+  local nd = 0
+  for i = 1, 4 do
+    assert(delays[i] >= 100 and delays[i] <= 200, "delay " .. delays[i])
+    assert(secs[i] >= delays[i] / 1000 - 0.001, "answered in " .. secs[i] .. " s, before " .. delays[i] .. " ms")
+  end
+  for _ in pairs(distinct) do nd = nd + 1 end
+  assert(nd >= 2, "jitter gave every request the same delay")
+  local log = h.read(t2.log)
+  local lines = {}
+  for line in log:gmatch("[^\n]+") do lines[#lines + 1] = line end
+  h.eq(#lines, 4, "log lines")
+  assert(lines[1]:match("^[%d.]+ POST /v1/chat/completions 200 none key=%x+$"), lines[1])
+  assert(lines[4]:match(" 503 503 key=%x+$"), lines[4])
+  t2:stop()
+end)
+
 h.case("the server exits by itself after --max-seconds", function()
   local t2 = testserver.start{ max_seconds = 0.3 }
   assert(t2:running(), "server not running at start")
