@@ -14,9 +14,11 @@
  *   store.paired_bootstrap(diffs, B, seed, level) -> mean, lo, hi
  *   store.splitmix64(seed, count) -> list of count outputs (as Lua integers)
  *   store.process_alive(pid)     -> whether a process with that id exists here
+ *   store.json_decode(text)      -> value (evalua.json's reader, in C)
  * Parameters: nil -> NULL, boolean -> 0/1, integer, float, string -> TEXT,
  * store.blob(s) -> BLOB. Query failures raise "store: <reason>". */
 #include <errno.h>
+#include <math.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -317,6 +319,221 @@ static int l_process_alive(lua_State *L)
   return 1;
 }
 
+/* ---- store.json_decode: the exact JSON reader of evalua.json, in C ----
+ * Integers (no '.', 'e' or 'E', within int64) become Lua integers, other
+ * numbers floats; NaN, Infinity and -Infinity are read; null becomes nil (a
+ * list holding one gets its length in field n). Errors raise
+ * "json.decode: <what> at byte <1-based offset>". */
+
+#define JSON_MAX_DEPTH 200
+
+struct jp {
+  lua_State *L;
+  const char *s;
+  size_t n, i;
+  int depth;
+};
+
+static int jp_fail(struct jp *p, size_t at, const char *what)
+{
+  return luaL_error(p->L, "json.decode: %s at byte %d", what, (int)(at + 1));
+}
+
+static void jp_ws(struct jp *p)
+{
+  while (p->i < p->n && (p->s[p->i] == ' ' || p->s[p->i] == '\t' || p->s[p->i] == '\n' || p->s[p->i] == '\r'))
+    p->i++;
+}
+
+static int jp_word(struct jp *p, const char *w)
+{
+  size_t k = strlen(w);
+  if (p->n - p->i >= k && memcmp(p->s + p->i, w, k) == 0) {
+    p->i += k;
+    return 1;
+  }
+  return 0;
+}
+
+static int hex4(const char *s, unsigned *out)
+{
+  unsigned v = 0;
+  for (int k = 0; k < 4; k++) {
+    char c = s[k];
+    v <<= 4;
+    if (c >= '0' && c <= '9') v |= (unsigned)(c - '0');
+    else if (c >= 'a' && c <= 'f') v |= (unsigned)(c - 'a' + 10);
+    else if (c >= 'A' && c <= 'F') v |= (unsigned)(c - 'A' + 10);
+    else return 0;
+  }
+  *out = v;
+  return 1;
+}
+
+static void put_utf8(luaL_Buffer *b, unsigned cp)
+{
+  char u[4];
+  int k;
+  if (cp < 0x80) { u[0] = (char)cp; k = 1; }
+  else if (cp < 0x800) { u[0] = (char)(0xC0 | (cp >> 6)); u[1] = (char)(0x80 | (cp & 0x3F)); k = 2; }
+  else if (cp < 0x10000) {
+    u[0] = (char)(0xE0 | (cp >> 12)); u[1] = (char)(0x80 | ((cp >> 6) & 0x3F));
+    u[2] = (char)(0x80 | (cp & 0x3F)); k = 3;
+  } else {
+    u[0] = (char)(0xF0 | (cp >> 18)); u[1] = (char)(0x80 | ((cp >> 12) & 0x3F));
+    u[2] = (char)(0x80 | ((cp >> 6) & 0x3F)); u[3] = (char)(0x80 | (cp & 0x3F)); k = 4;
+  }
+  luaL_addlstring(b, u, (size_t)k);
+}
+
+/* p->s[p->i] == '"': pushes the string */
+static void jp_string(struct jp *p)
+{
+  size_t start = p->i++;
+  luaL_Buffer b;
+  luaL_buffinit(p->L, &b);
+  for (;;) {
+    size_t j = p->i;
+    while (j < p->n && p->s[j] != '"' && p->s[j] != '\\') j++;
+    luaL_addlstring(&b, p->s + p->i, j - p->i);
+    if (j >= p->n) jp_fail(p, start, "unterminated string");
+    if (p->s[j] == '"') { p->i = j + 1; break; }
+    if (j + 1 >= p->n) jp_fail(p, start, "unterminated string");
+    char c = p->s[j + 1];
+    p->i = j + 2;
+    switch (c) {
+    case '"': luaL_addchar(&b, '"'); break;
+    case '\\': luaL_addchar(&b, '\\'); break;
+    case '/': luaL_addchar(&b, '/'); break;
+    case 'b': luaL_addchar(&b, '\b'); break;
+    case 'f': luaL_addchar(&b, '\f'); break;
+    case 'n': luaL_addchar(&b, '\n'); break;
+    case 'r': luaL_addchar(&b, '\r'); break;
+    case 't': luaL_addchar(&b, '\t'); break;
+    case 'u': {
+      unsigned cp, lo;
+      if (p->n - p->i < 4 || !hex4(p->s + p->i, &cp)) jp_fail(p, j, "bad \\u escape");
+      p->i += 4;
+      if (cp >= 0xD800 && cp < 0xDC00 && p->n - p->i >= 6 && p->s[p->i] == '\\' &&
+          p->s[p->i + 1] == 'u' && hex4(p->s + p->i + 2, &lo) && lo >= 0xDC00 && lo < 0xE000) {
+        cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00);
+        p->i += 6;
+      }
+      put_utf8(&b, cp);
+      break;
+    }
+    default: jp_fail(p, j, "bad escape");
+    }
+  }
+  luaL_pushresult(&b);
+}
+
+static void jp_number(struct jp *p)
+{
+  size_t start = p->i, j = p->i;
+  int is_float = 0;
+  while (j < p->n) {
+    char c = p->s[j];
+    if (c == '.' || c == 'e' || c == 'E') is_float = 1;
+    else if (!((c >= '0' && c <= '9') || c == '-' || c == '+')) break;
+    j++;
+  }
+  char buf[64];
+  if (j - start == 0 || j - start >= sizeof buf) jp_fail(p, start, "bad number");
+  memcpy(buf, p->s + start, j - start);
+  buf[j - start] = '\0';
+  char *end;
+  if (!is_float) {
+    errno = 0;
+    long long v = strtoll(buf, &end, 10);
+    if (*end == '\0' && errno == 0) {
+      lua_pushinteger(p->L, (lua_Integer)v);
+      p->i = j;
+      return;
+    }
+  }
+  double d = strtod(buf, &end);
+  if (*end != '\0') jp_fail(p, start, "bad number");
+  lua_pushnumber(p->L, d);
+  p->i = j;
+}
+
+/* pushes one value (nil for null) */
+static void jp_value(struct jp *p)
+{
+  lua_State *L = p->L;
+  jp_ws(p);
+  if (p->i >= p->n) jp_fail(p, p->i, "unexpected end");
+  char c = p->s[p->i];
+  if (c == '{' || c == '[') {
+    if (++p->depth > JSON_MAX_DEPTH) jp_fail(p, p->i, "nesting too deep");
+    luaL_checkstack(L, 4, "json.decode");
+    lua_newtable(L);
+    p->i++;
+    jp_ws(p);
+    char close = c == '{' ? '}' : ']';
+    if (p->i < p->n && p->s[p->i] == close) {
+      p->i++;
+      p->depth--;
+      return;
+    }
+    lua_Integer k = 0;
+    int holes = 0;
+    for (;;) {
+      if (c == '{') {
+        jp_ws(p);
+        if (p->i >= p->n || p->s[p->i] != '"') jp_fail(p, p->i, "expected a key");
+        jp_string(p);
+        jp_ws(p);
+        if (p->i >= p->n || p->s[p->i] != ':') jp_fail(p, p->i, "expected ':'");
+        p->i++;
+        jp_value(p);
+        lua_rawset(L, -3); /* a nil value leaves the key out */
+      } else {
+        jp_value(p);
+        k++;
+        if (lua_isnil(L, -1)) { holes = 1; lua_pop(L, 1); }
+        else lua_rawseti(L, -2, k);
+      }
+      jp_ws(p);
+      if (p->i < p->n && p->s[p->i] == close) { p->i++; break; }
+      if (p->i >= p->n || p->s[p->i] != ',') jp_fail(p, p->i, c == '{' ? "expected ',' or '}'" : "expected ',' or ']'");
+      p->i++;
+    }
+    if (holes) {
+      lua_pushinteger(L, k);
+      lua_setfield(L, -2, "n");
+    }
+    p->depth--;
+    return;
+  }
+  if (c == '"') { jp_string(p); return; }
+  if (jp_word(p, "null")) { lua_pushnil(L); return; }
+  if (jp_word(p, "true")) { lua_pushboolean(L, 1); return; }
+  if (jp_word(p, "false")) { lua_pushboolean(L, 0); return; }
+  if (jp_word(p, "NaN")) { lua_pushnumber(L, (lua_Number)NAN); return; }
+  if (jp_word(p, "Infinity")) { lua_pushnumber(L, (lua_Number)HUGE_VAL); return; }
+  if (jp_word(p, "-Infinity")) { lua_pushnumber(L, -(lua_Number)HUGE_VAL); return; }
+  if (c == '-' || (c >= '0' && c <= '9')) { jp_number(p); return; }
+  char what[40];
+  snprintf(what, sizeof what, "unexpected character '%c'", c);
+  jp_fail(p, p->i, what);
+}
+
+static int l_json_decode(lua_State *L)
+{
+  struct jp p;
+  p.L = L;
+  p.s = luaL_checklstring(L, 1, &p.n);
+  p.i = 0;
+  p.depth = 0;
+  lua_settop(L, 1);
+  jp_value(&p);
+  jp_ws(&p);
+  if (p.i < p.n) jp_fail(&p, p.i, "trailing text");
+  return 1;
+}
+
 static const luaL_Reg db_methods[] = {
   {"exec", l_exec}, {"run", l_run}, {"rows", l_rows}, {"first", l_first},
   {"begin", l_begin}, {"commit", l_commit}, {"rollback", l_rollback},
@@ -326,7 +543,7 @@ static const luaL_Reg db_methods[] = {
 static const luaL_Reg funcs[] = {
   {"open", l_open}, {"blob", l_blob}, {"random_hex", l_random_hex},
   {"paired_bootstrap", l_paired_bootstrap}, {"splitmix64", l_splitmix64},
-  {"process_alive", l_process_alive}, {NULL, NULL}};
+  {"process_alive", l_process_alive}, {"json_decode", l_json_decode}, {NULL, NULL}};
 
 int luaopen_evalua_store(lua_State *L)
 {

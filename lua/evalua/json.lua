@@ -253,11 +253,16 @@ decode_value = function(s, i)
   end
 end
 
-function M.decode(s)
+-- The same reader in C (evalua.store.json_decode) when the host has it;
+-- this Lua one stays for hosts without it and as its reference.
+function M.decode_lua(s)
   local v, i = decode_value(s, 1)
   i = skip(s, i)
   if i <= #s then json_error(s, i, "trailing text") end
   return v
 end
+
+local ok, store = pcall(require, "evalua.store")
+M.decode = ok and type(store) == "table" and store.json_decode or M.decode_lua
 
 return M
