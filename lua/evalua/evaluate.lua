@@ -9,6 +9,7 @@ local config = require "evalua.config"
 local M = {}
 
 local API = "evaluate"
+local describe_model, describe_judges
 
 local DEFAULTS = {
   text = { "token_count", "toxicity", "flesch_kincaid_grade_level", "ari_grade_level" },
@@ -216,6 +217,42 @@ local function results_table(ctx, computed_list)
   return tbl().from(cols, { columns = order })
 end
 
+-- What the model is, for the run's params (and so for matching a resumed
+-- run): a URI, an adapter's model and a hash of its messages and
+-- parameters, or a hash of a Lua function's code.
+describe_model = function(model)
+  local core = require "evalua.core"
+  local tm = type(model)
+  if tm == "nil" then return nil end
+  if tm == "string" then return model end
+  if tm == "function" then
+    local ok, code = pcall(string.dump, model, true)
+    return "function:" .. (ok and core.sha256(code):sub(1, 16) or "native")
+  end
+  if tm == "table" then
+    local ok, j = pcall(function()
+      return require("evalua.json").encode({ model.messages or {}, model.parameters or {} })
+    end)
+    return tostring(model.uri or model.model or "model") .. (ok and (":" .. core.sha256(j):sub(1, 16)) or "")
+  end
+  return tm
+end
+
+-- Judge models and prompt templates of the metrics, as one string.
+describe_judges = function(metric_list)
+  local core = require "evalua.core"
+  local parts = {}
+  for _, m in ipairs(metric_list) do
+    local g = m.genai_metric_args
+    if g then
+      local model = type(g.model) == "string" and g.model or "function"
+      parts[#parts + 1] = m.key .. "=" .. model .. ":" .. core.sha256(m.metric_details or ""):sub(1, 12)
+    end
+  end
+  if #parts == 0 then return nil end
+  return table.concat(parts, ",")
+end
+
 local function check_options(opts)
   local allowed = {
     model = true, data = true, model_type = true, targets = true, predictions = true,
@@ -332,6 +369,7 @@ function M.evaluate(opts)
   ctx.params = {
     model_type = model_type, metrics = table.concat(metric_names, ","), rows = n,
     targets = targets_name, predictions = predictions_name,
+    model = describe_model(opts.model), judges = describe_judges(all),
   }
   -- a dry run sends nothing and stores nothing: its numbers come from placeholders
   local run = not config.dry_run and open_run(ctx, opts) or nil
@@ -395,7 +433,16 @@ function M._run(opts, ctx, run, results, all, extra, n)
         for k, i in ipairs(todo) do rows[k] = inputs:row(i) end
         sub = tbl().from_rows(rows, { columns = features })
       end
-      local p, errs = run_model(opts.model, sub, #todo, predictions_name, opts.inference_params)
+      -- model adapters hand over each row as it finishes, so a kill loses none of them
+      local models_ok, models = pcall(require, "evalua.models")
+      if models_ok and run and run.put_cell and not config.dry_run then
+        models.on_row = function(k, text, e)
+          run:put_cell("predictions", todo[k], { value = text, error = e })
+        end
+      end
+      local ok_model, p, errs = pcall(run_model, opts.model, sub, #todo, predictions_name, opts.inference_params)
+      if models_ok then models.on_row = nil end
+      if not ok_model then error(p, 0) end
       for k, i in ipairs(todo) do
         preds[i] = p[k]
         local e = errs[k]

@@ -362,15 +362,22 @@ end
 local function predict_rows(n, messages_for, chat_fn)
   local sched = require "evalua.sched"
   local preds, errors = { n = n }, {}
+  local sink = M.on_row -- set by evaluate: stores each row as it finishes
   local results, raised = sched.map(n, function(i)
+    local r
     local messages, merr = messages_for(i)
-    if not messages then return { err = merr } end
-    local text, err = chat_fn(messages)
-    if text == nil then
-      if err == "dry run" then return { text = "(dry run)" } end
-      return { err = tostring(err) }
+    if not messages then
+      r = { err = merr }
+    else
+      local text, err = chat_fn(messages)
+      if text == nil then
+        if err == "dry run" then r = { text = "(dry run)" } else r = { err = tostring(err) } end
+      else
+        r = { text = text }
+      end
     end
-    return { text = text }
+    if sink then sink(i, r.text, r.err) end
+    return r
   end)
   for i = 1, n do
     local r = results[i]

@@ -15,6 +15,11 @@ end
 -- Returns the largest exit code asked for.
 function M.finish(ok, code)
   code = code or 0
+  -- the gates and --resume live in the run store: load it when they are asked for
+  local config = require "evalua.config"
+  if (config.fail_under and #config.fail_under > 0) or config.fail_on_regression or config.resume then
+    pcall(require, "evalua.tracking")
+  end
   for _, fn in ipairs(hooks) do
     local hok, res = xpcall(fn, debug.traceback, ok, code)
     if not hok then
