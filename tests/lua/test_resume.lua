@@ -1,9 +1,9 @@
 -- Kill and resume: a real SIGKILL of a child evalua in the middle of an
 -- evaluate against the loopback test server, then `evalua run --resume
 -- RUN_ID` (and the automatic resume) computes only the missing rows, and
--- the final table equals the one of an uninterrupted run. (The kills land
--- in the judge phase: evaluate stores a model's predictions when its batch
--- predict returns, so a kill during predict loses that phase.)
+-- the final table equals the one of an uninterrupted run. Kills land in the
+-- prediction phase (each row is stored as the model answers it) and in the
+-- judge phase.
 local h = require "helper"
 local config = require "evalua.config"
 local tracking = require "evalua.tracking"
@@ -122,6 +122,21 @@ h.case("SIGKILL during the judge, then run --resume RUN_ID", function()
   h.eq(r.info.status, "FINISHED", "finished")
   h.eq(r.info.resumes, 1, "resumed once")
   tracking.close()
+end)
+
+h.case("SIGKILL during the predictions, then run --resume RUN_ID", function()
+  local id, db = start_and_kill(d .. "/kill0.db", "predictions", 4)
+  config.store_path = db
+  local preds = count((tracking.load_cells(id, "predictions")))
+  assert(preds >= 4 and preds < N, "killed in the middle of the predictions: " .. preds)
+  h.eq(count((tracking.load_cells(id, "quality/v1"))), 0, "no judge row yet")
+  tracking.close()
+  ts:reset()
+  local c, o, e = run_evalua({ "run", "--store", db, "--resume", id, script })
+  h.eq(c, 0, "resume exit: " .. e)
+  h.eq(o:match("RUN (%x+)"), id, "the same run")
+  h.eq(ts:stats().requests, (N - preds) + N, "only the missing predictions, then every judge row")
+  h.eq(export(db, id), reference, "the final table equals the uninterrupted run's")
 end)
 
 h.case("SIGKILL again during the judge, then the automatic resume", function()
