@@ -102,6 +102,7 @@ local ANSWERS = {
   { '{"justification": "no score"}', nil, "(the JSON has no score)" },
   { '{"score": 3}', nil, "(the JSON justification is not a string)" },
   { "5", nil, "failed: could not read a score" },
+  { "score: " .. string.rep("1", 60) .. "\njustification: huge", nil, "(the score is too large)" },
   { "\0\1\2 garbage \255\254", nil, "failed: could not read a score" },
 }
 

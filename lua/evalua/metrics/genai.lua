@@ -201,7 +201,9 @@ function M.parse_answer(text)
       digits, just = plain:match("score:%s*(%d+)%s*justification:%s*(.+)")
     end
     if digits and just and just ~= "" then
-      return math.tointeger(tonumber(digits)), just
+      local score = math.tointeger(tonumber(digits))
+      if score then return score, just end
+      return nil, FAIL_PARSE .. " (the score is too large); raw answer: " .. text
     end
   end
   return nil, FAIL_PARSE .. "; raw answer: " .. text
