@@ -912,6 +912,13 @@ int http_step(http_engine *e, long max_wait_ms, char *err, size_t errlen)
   return 0;
 }
 
+int http_flush(http_engine *e, char *err, size_t errlen)
+{
+  if (!e->q_head) return 0;
+  admit(e);
+  return curl_timeouts(e, err, errlen);
+}
+
 http_xfer *http_next_done(http_engine *e)
 {
   http_xfer *x = e->d_head;

@@ -84,6 +84,11 @@ void http_fail_all(http_engine *e, const char *msg);
  * up to max_wait_ms (0: never) for activity when nothing finished yet.
  * Returns 0, or -1 with err set on a curl multi failure. */
 int http_step(http_engine *e, long max_wait_ms, char *err, size_t errlen);
+/* Starts queued transfers now (up to the caps) and lets curl send them,
+ * without waiting or collecting: a loop that resumes many tasks in a row
+ * calls it so early requests do not wait for the whole batch. Returns 0, or
+ * -1 with err set on a curl multi failure. */
+int http_flush(http_engine *e, char *err, size_t errlen);
 /* Pops a finished transfer, or NULL. */
 http_xfer *http_next_done(http_engine *e);
 /* Transfers not yet finished (queued, waiting, running, sleeping). */

@@ -411,7 +411,13 @@ static void run_loop(lua_State *L, state *S, group *g)
     http_xfer *x;
     while ((x = http_next_done(S->e))) {
       deliver(L, S, x);
-      delivered++;
+      /* send what the resumed tasks asked for before resuming the next ones */
+      if (++delivered % 8 == 0 && http_flush(S->e, err, sizeof err)) {
+        S->looping = 0;
+        http_fail_all(S->e, err);
+        reset_all(L, S);
+        luaL_error(L, "%s", err);
+      }
     }
     if (!g->finished && !started && !delivered && http_pending(S->e) == 0) {
       int spawnable = 0;
