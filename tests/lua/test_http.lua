@@ -100,7 +100,7 @@ h.case("results in input order; errors captured per item with a traceback", func
 end)
 
 h.case("concurrency is real and capped (server and client in-flight peaks)", function()
-  local slow = testserver.start{ latency_ms = 150 }
+  local slow = testserver.start{ latency_ms = 300 }
   setup{ concurrency = 8 }
   local res = sched.map(40, function(i) return ask(slow, "c" .. i) end)
   h.eq(#res, 40, "rows")
@@ -470,7 +470,7 @@ h.case("large request bodies go out whole (no 100-continue stall)", function()
 end)
 
 h.case("--concurrency N caps the requests in flight", function()
-  local slow = testserver.start{ latency_ms = 100 }
+  local slow = testserver.start{ latency_ms = 300 }
   local script = h.tmpdir() .. "/c.lua"
   h.write(script, [[
     local sched, http = require "evalua.sched", require "evalua.http"
