@@ -25,8 +25,7 @@ local DEFAULT_EXAMPLES = {
 }
 
 return function(opts)
-  opts = genai.builtin_options("answer_correctness", opts)
-  return genai.make_genai_metric{
+  return genai.make_builtin({
     name = "answer_correctness",
     definition = "Answer correctness measures whether the output answers the input correctly, " ..
       "judged against the expected answer given as targets: facts that agree with the targets " ..
@@ -37,19 +36,8 @@ return function(opts)
       "- Score 3: the output is right on a couple of aspects but has omissions or some errors.\n" ..
       "- Score 4: the output is mostly right and similar to the targets, with minor omissions.\n" ..
       "- Score 5: the output is correct and closely matches the targets.",
-    examples = opts.examples or DEFAULT_EXAMPLES,
-    version = "v1",
-    model = opts.model,
+    examples = DEFAULT_EXAMPLES,
     grading_context_columns = { "targets" },
     include_input = true,
-    parameters = opts.parameters,
-    aggregations = { "mean", "variance", "p90" },
-    greater_is_better = true,
-    max_workers = opts.max_workers,
-    metric_metadata = opts.metric_metadata,
-    extra_headers = opts.extra_headers,
-    proxy_url = opts.proxy_url,
-    score_range = { 1, 5 },
-    structured_output = opts.structured_output,
-  }
+  }, opts)
 end

@@ -19,8 +19,7 @@ local DEFAULT_EXAMPLES = {
 }
 
 return function(opts)
-  opts = genai.builtin_options("answer_relevance", opts)
-  return genai.make_genai_metric{
+  return genai.make_builtin({
     name = "answer_relevance",
     definition = "Answer relevance measures how well the output addresses the input: whether it " ..
       "answers what was asked, covers every part of it, and stays on topic.",
@@ -29,18 +28,7 @@ return function(opts)
       "- Score 5: the output addresses every aspect of the input and every part of it is relevant.\n" ..
       "Use the scores in between for outputs that are incomplete or padded with redundant or " ..
       "off-topic material: the more that is missing or superfluous, the lower the score.",
-    examples = opts.examples or DEFAULT_EXAMPLES,
-    version = "v1",
-    model = opts.model,
+    examples = DEFAULT_EXAMPLES,
     include_input = true,
-    parameters = opts.parameters,
-    aggregations = { "mean", "variance", "p90" },
-    greater_is_better = true,
-    max_workers = opts.max_workers,
-    metric_metadata = opts.metric_metadata,
-    extra_headers = opts.extra_headers,
-    proxy_url = opts.proxy_url,
-    score_range = { 1, 5 },
-    structured_output = opts.structured_output,
-  }
+  }, opts)
 end

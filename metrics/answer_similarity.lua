@@ -27,8 +27,7 @@ local DEFAULT_EXAMPLES = {
 }
 
 return function(opts)
-  opts = genai.builtin_options("answer_similarity", opts)
-  return genai.make_genai_metric{
+  return genai.make_builtin({
     name = "answer_similarity",
     definition = "Answer similarity measures how closely the output matches the meaning of the " ..
       "expected answer given as targets. Wording may differ; what counts is the meaning.",
@@ -38,19 +37,8 @@ return function(opts)
       "- Score 3: the output is moderately similar to the targets.\n" ..
       "- Score 4: the output aligns with the targets in most aspects and is substantially similar.\n" ..
       "- Score 5: the output closely matches the targets in every significant aspect.",
-    examples = opts.examples or DEFAULT_EXAMPLES,
-    version = "v1",
-    model = opts.model,
+    examples = DEFAULT_EXAMPLES,
     grading_context_columns = { "targets" },
     include_input = false,
-    parameters = opts.parameters,
-    aggregations = { "mean", "variance", "p90" },
-    greater_is_better = true,
-    max_workers = opts.max_workers,
-    metric_metadata = opts.metric_metadata,
-    extra_headers = opts.extra_headers,
-    proxy_url = opts.proxy_url,
-    score_range = { 1, 5 },
-    structured_output = opts.structured_output,
-  }
+  }, opts)
 end

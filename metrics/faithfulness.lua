@@ -26,8 +26,7 @@ local DEFAULT_EXAMPLES = {
 }
 
 return function(opts)
-  opts = genai.builtin_options("faithfulness", opts)
-  return genai.make_genai_metric{
+  return genai.make_builtin({
     name = "faithfulness",
     definition = "Faithfulness measures how far the claims made in the output can be inferred " ..
       "from the provided context. Judge only the output against the context: do not use the " ..
@@ -38,19 +37,8 @@ return function(opts)
       "- Score 3: about half or more of the claims can be inferred from the context.\n" ..
       "- Score 4: most claims are supported by the context, with minor unsupported details.\n" ..
       "- Score 5: every claim in the output is directly supported by the context.",
-    examples = opts.examples or DEFAULT_EXAMPLES,
-    version = "v1",
-    model = opts.model,
+    examples = DEFAULT_EXAMPLES,
     grading_context_columns = { "context" },
     include_input = false,
-    parameters = opts.parameters,
-    aggregations = { "mean", "variance", "p90" },
-    greater_is_better = true,
-    max_workers = opts.max_workers,
-    metric_metadata = opts.metric_metadata,
-    extra_headers = opts.extra_headers,
-    proxy_url = opts.proxy_url,
-    score_range = { 1, 5 },
-    structured_output = opts.structured_output,
-  }
+  }, opts)
 end

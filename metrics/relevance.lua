@@ -25,8 +25,7 @@ local DEFAULT_EXAMPLES = {
 }
 
 return function(opts)
-  opts = genai.builtin_options("relevance", opts)
-  return genai.make_genai_metric{
+  return genai.make_builtin({
     name = "relevance",
     definition = "Relevance measures how appropriate the output is to both the input and the " ..
       "provided context: it should answer the input and use the context where it applies.",
@@ -36,19 +35,8 @@ return function(opts)
       "- Score 3: the output mostly answers the input and is largely consistent with the context.\n" ..
       "- Score 4: the output answers the input using the context, but misses some relevant detail.\n" ..
       "- Score 5: the output answers the input comprehensively, making full use of the context.",
-    examples = opts.examples or DEFAULT_EXAMPLES,
-    version = "v1",
-    model = opts.model,
+    examples = DEFAULT_EXAMPLES,
     grading_context_columns = { "context" },
     include_input = true,
-    parameters = opts.parameters,
-    aggregations = { "mean", "variance", "p90" },
-    greater_is_better = true,
-    max_workers = opts.max_workers,
-    metric_metadata = opts.metric_metadata,
-    extra_headers = opts.extra_headers,
-    proxy_url = opts.proxy_url,
-    score_range = { 1, 5 },
-    structured_output = opts.structured_output,
-  }
+  }, opts)
 end

@@ -115,6 +115,20 @@ h.case("built-in packs load", function()
   end
   h.eq(metrics.genai.faithfulness{ model = "openai:/gpt-4o-mini" }.name, "faithfulness")
   h.raises("faithfulness: unknown metric_version 'v2'", metrics.genai.faithfulness, { metric_version = "v2" })
+  -- the columns each built-in judge reads, as MLflow's
+  local want = {
+    faithfulness = { "predictions", "context" }, answer_similarity = { "predictions", "targets" },
+    answer_correctness = { "predictions", "inputs", "targets" }, answer_relevance = { "predictions", "inputs" },
+    relevance = { "predictions", "inputs", "context" },
+  }
+  for name, params in pairs(want) do
+    local m = metrics.genai[name]{ model = "openai:/gpt-4o-mini", parameters = { temperature = 0.5 } }
+    h.same(m.params, params, name .. " params")
+    h.same(m.score_range, { 1, 5 }, name .. " range")
+    h.eq(#m.genai_metric_args.examples, 2, name .. " examples")
+    h.same(m.genai_metric_args.parameters, { temperature = 0.5 }, name .. " parameters")
+    h.eq(m.genai_metric_args.model, "openai:/gpt-4o-mini", name .. " model")
+  end
 end)
 
 h.done()

@@ -500,13 +500,29 @@ M.BUILTINS = BUILTINS
 -- Options every built-in judge takes (MLflow's factory arguments).
 function M.builtin_options(api, opts)
   opts = opts or {}
-  if type(opts) ~= "table" then error(api .. ": expected a table of options", 3) end
+  if type(opts) ~= "table" then error(api .. ": expected a table of options", 4) end
   util.check_keys(api, opts, { model = true, metric_version = true, examples = true, metric_metadata = true,
     parameters = true, extra_headers = true, proxy_url = true, max_workers = true, structured_output = true })
   if opts.metric_version ~= nil and opts.metric_version ~= "v1" then
     error(api .. ": unknown metric_version '" .. tostring(opts.metric_version) .. "' (only 'v1' exists)", 3)
   end
   return opts
+end
+
+-- A built-in judge from its own text (name, definition, grading_prompt,
+-- examples, grading_context_columns, include_input) and the caller's options.
+-- Every built-in scores 1-5 with mean, variance and p90, higher is better.
+function M.make_builtin(spec, opts)
+  opts = M.builtin_options(spec.name, opts)
+  return M.make_genai_metric{
+    name = spec.name, definition = spec.definition, grading_prompt = spec.grading_prompt,
+    examples = opts.examples or spec.examples, version = "v1", model = opts.model,
+    grading_context_columns = spec.grading_context_columns, include_input = spec.include_input,
+    parameters = opts.parameters, aggregations = { "mean", "variance", "p90" },
+    greater_is_better = true, max_workers = opts.max_workers, metric_metadata = opts.metric_metadata,
+    extra_headers = opts.extra_headers, proxy_url = opts.proxy_url, score_range = { 1, 5 },
+    structured_output = opts.structured_output,
+  }
 end
 
 for _, name in ipairs(BUILTINS) do
