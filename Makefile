@@ -4,12 +4,15 @@ BUILD ?= build
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 CMAKE_FLAGS ?=
 
-.PHONY: all build deps run test asan clean bench
+.PHONY: all build deps test-deps run test asan clean
 
 all: build
 
 deps:
 	@sh contrib/install-deps.sh
+
+test-deps:
+	@sh contrib/install-deps.sh --test
 
 $(BUILD)/Makefile: CMakeLists.txt
 	cmake -S . -B $(BUILD) $(CMAKE_FLAGS)
@@ -21,11 +24,11 @@ run: deps build
 	mkdir -p out
 	$(BUILD)/evalua scripts/quickstart.lua
 
-test: deps build
+test: test-deps build
 	cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
 
 # the same tests under AddressSanitizer + UndefinedBehaviorSanitizer
-asan: deps
+asan: test-deps
 	cmake -S . -B build-asan -DEVALUA_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug
 	cmake --build build-asan -j $(JOBS)
 	cd build-asan && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 ctest --output-on-failure -j $(JOBS)

@@ -1,10 +1,14 @@
 #!/bin/sh
-# Installs the Debian packages evalua needs to build and test; a no-op when
-# they are all present. Needs root (or sudo) only when something is missing.
+# Installs the Debian packages evalua needs to build and run (and, with
+# --test, to run its tests); a no-op when they are all present. Needs root
+# (or sudo) only when something is missing.
+#   contrib/install-deps.sh [--test]
 set -e
 PKGS="cmake make gcc lua5.4 liblua5.4-dev lua-cjson-dev lua-filesystem-dev libcurl4-openssl-dev
 libplplot-dev plplot-driver-cairo libsqlite3-dev sqlite3 hyphen-en-us libopenblas-dev
-python3-numpy python3-regex fonts-dejavu-core chromium"
+fonts-dejavu-core"
+# the tests also need: numpy and regex for the RoBERTa reference, Chromium for the report
+[ "${1:-}" = "--test" ] && PKGS="$PKGS python3-numpy python3-regex chromium"
 missing=""
 for p in $PKGS; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
