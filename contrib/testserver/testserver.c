@@ -552,10 +552,13 @@ static void build_reply(const tsj_node *req, enum api api, const char *deploymen
   if (hit) {
     tsbuf_adds(&text, hit->reply);
   } else if (judge) {
-    int score = (int)(1 + h % 5);
+    /* the judge model takes part, so two judges of one prompt may disagree */
+    const char *jm = tsj_str(tsj_get(req, "model"));
+    uint64_t hj = jm ? fnv1a(h, jm, strlen(jm)) : h;
+    int score = (int)(1 + hj % 5);
     char just[160];
     snprintf(just, sizeof just, "deterministic judgement %08llx of a %zu-byte prompt: score %d",
-             (unsigned long long)(h >> 32), prompt.len, score);
+             (unsigned long long)(hj >> 32), prompt.len, score);
     const tsj_node *rf = tsj_get(req, "response_format");
     const char *rft = tsj_str(tsj_get(rf, "type"));
     if (rft && (!strcmp(rft, "json_schema") || !strcmp(rft, "json_object"))) {

@@ -98,7 +98,7 @@ h.case("compare_models against the test server", function()
   local code, out, err = run_script(d, "scripts/compare_models.lua", env_for(ts))
   h.eq(code, 0, "exit: " .. err .. out)
   assert(out:find("cultural_sensitivity/v1/mean", 1, true), out)
-  assert(out:find("rows whose cultural_sensitivity score differs", 1, true), out)
+  assert(out:find("rows whose cultural_sensitivity score differs between the judges: 4 of 4", 1, true), out)
   png_size(d .. "/out/compare.png")
   -- 4 translations (second run from cache) + 4 judge requests per judge model
   h.eq(ts:stats().requests, 12, "requests")
