@@ -7,8 +7,9 @@ set -e
 PKGS="cmake make gcc lua5.4 liblua5.4-dev lua-cjson-dev lua-filesystem-dev libcurl4-openssl-dev
 libplplot-dev plplot-driver-cairo libsqlite3-dev sqlite3 hyphen-en-us libopenblas-dev
 fonts-dejavu-core"
-# the tests also need: numpy and regex for the RoBERTa reference, Chromium for the report
-[ "${1:-}" = "--test" ] && PKGS="$PKGS python3-numpy python3-regex chromium"
+# the tests also need: curl (the test server kit), python3 with numpy and regex (the
+# RoBERTa reference, a fake MLflow server), Chromium (the report)
+[ "${1:-}" = "--test" ] && PKGS="$PKGS curl python3 python3-numpy python3-regex chromium"
 missing=""
 for p in $PKGS; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
