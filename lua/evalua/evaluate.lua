@@ -363,6 +363,18 @@ function M.evaluate(opts)
     seen[m.key] = true
   end
 
+  if opts.model == nil then
+    if predictions_name == nil then
+      fail("model is nil, so predictions must name the column holding the outputs; columns: %s",
+        list_columns(data))
+    end
+    if not has_column(data, predictions_name) then
+      fail("predictions column '%s' not found; columns: %s", predictions_name, list_columns(data))
+    end
+  elseif opts.inference_params ~= nil and type(opts.model) ~= "string" then
+    fail("inference_params only apply to an endpoint URI model")
+  end
+
   ctx.data_hash = data_hash(data)
   local metric_names = {}
   for _, m in ipairs(all) do metric_names[#metric_names + 1] = m.key end
@@ -379,7 +391,7 @@ function M.evaluate(opts)
   if acc_ok and type(accounting) == "table" and accounting.snapshot then
     ctx.accounting, ctx.accounting_before = accounting, accounting.snapshot()
   end
-  local ok, err = pcall(M._run, opts, ctx, run, results, all, extra, n)
+  local ok, err = pcall(M._run, opts, ctx, run, results, all, n)
   if not ok then
     -- a run evaluate made itself fails with it; a run the script started is the script's
     if run and run.owned and run.finish then pcall(run.finish, run, "FAILED") end
@@ -389,10 +401,9 @@ function M.evaluate(opts)
 end
 
 -- The part of evaluate that runs inside the run (see M.evaluate).
-function M._run(opts, ctx, run, results, all, extra, n)
+function M._run(opts, ctx, run, results, all, n)
   local data, features = ctx.data, ctx.features
-  local predictions_name, targets_name = ctx.predictions_name, ctx.targets_name
-  local evaluator_config = ctx.evaluator_config
+  local predictions_name = ctx.predictions_name
   -- the rows this process computes: all of them, or one shard's (--shard i/n)
   ctx.rows = {}
   if run and config.shard then
@@ -403,18 +414,8 @@ function M._run(opts, ctx, run, results, all, extra, n)
 
   -- predictions
   if opts.model == nil then
-    if predictions_name == nil then
-      fail("model is nil, so predictions must name the column holding the outputs; columns: %s",
-        list_columns(data))
-    end
-    if not has_column(data, predictions_name) then
-      fail("predictions column '%s' not found; columns: %s", predictions_name, list_columns(data))
-    end
     ctx.predictions = column(data, predictions_name)
   else
-    if opts.inference_params ~= nil and type(opts.model) ~= "string" then
-      fail("inference_params only apply to an endpoint URI model")
-    end
     local done = run and run.cells and run:cells("predictions") or {}
     local todo = {}
     for _, i in ipairs(ctx.rows) do if done[i] == nil then todo[#todo + 1] = i end end
