@@ -9,7 +9,7 @@ local config = require "evalua.config"
 local M = {}
 
 local API = "evaluate"
-local describe_model, describe_judges
+local describe_model, describe_judges, judge_hash
 
 local DEFAULTS = {
   text = { "token_count", "toxicity", "flesch_kincaid_grade_level", "ari_grade_level" },
@@ -238,6 +238,15 @@ describe_model = function(model)
   return tm
 end
 
+-- A short hash of what judges a row-by-row metric: its model and prompt.
+judge_hash = function(m)
+  local g = m.genai_metric_args or {}
+  local model = type(g.model) == "string" and g.model or "function"
+  local params = ""
+  pcall(function() params = require("evalua.json").encode(g.parameters or {}) end)
+  return require("evalua.core").sha256(model .. "\0" .. params .. "\0" .. (m.metric_details or "")):sub(1, 16)
+end
+
 -- Judge models and prompt templates of the metrics, as one string.
 describe_judges = function(metric_list)
   local core = require "evalua.core"
@@ -382,9 +391,10 @@ function M.evaluate(opts)
     model_type = model_type, metrics = table.concat(metric_names, ","), rows = n,
     targets = targets_name, predictions = predictions_name,
     model = describe_model(opts.model), judges = describe_judges(all),
+    dataset_name = opts.dataset_name,
   }
   -- a dry run sends nothing and stores nothing: its numbers come from placeholders
-  local run = not config.dry_run and open_run(ctx, opts) or nil
+  local run = not (config.dry_run or config.no_store) and open_run(ctx, opts) or nil
   results.run_id = run and run.id or nil
   results.dry_run = config.dry_run or nil
   local acc_ok, accounting = pcall(require, "evalua.accounting")
@@ -484,10 +494,21 @@ function M._run(opts, ctx, run, results, all, n)
       for _, m in ipairs(remaining) do
         local args, miss = resolve_args(m, ctx)
         if args then
-          local done = run and run.cells and m.score_row and run:cells(m.key) or nil
+          local done
+          local judge = m.score_row and judge_hash(m) or nil
+          if run and run.cells and m.score_row then
+            -- rows judged by another judge (model or prompt changed since) are judged again
+            done = {}
+            for i, cell in pairs(run:cells(m.key)) do
+              if type(cell) == "table" and cell.judge == judge then done[i] = cell end
+            end
+          end
           local mv, w = compute.run_metric(m, args, n, {
             done = done, rows = #ctx.rows < n and ctx.rows or nil,
-            on_row = run and run.put_cell and function(i, cell) run:put_cell(m.key, i, cell) end or nil,
+            on_row = run and run.put_cell and function(i, cell)
+              cell.judge = judge
+              run:put_cell(m.key, i, cell)
+            end or nil,
           })
           ctx.pending[m.name] = nil
           if mv then

@@ -185,6 +185,30 @@ h.case("judge max_workers caps concurrency", function()
     evaluator_config = { col_mapping = { inputs = "question" } } }
 end)
 
+h.case("a resumed run judges again the rows of a judge that changed", function()
+  local d = h.tmpdir()
+  local script = h.write(d .. "/rj.lua", [[
+local evalua = require "evalua"
+local s = os.getenv("S")
+local m = evalua.metrics.genai.make_genai_metric{ name = "rj", definition = "definition " .. s,
+  grading_prompt = "g", model = function() return "score: " .. s .. "\njustification: j" end }
+local r = evalua.evaluate{ data = evalua.table.from{ outputs = { "a", "b" }, inputs = { "x", "y" } },
+  predictions = "outputs", extra_metrics = { m } }
+print(r.run_id, r.metrics["rj/v1/mean"])
+]])
+  local db = d .. "/e.db"
+  local code, out, err = h.evalua({ "--quiet", "--store", db, script }, { S = "4" })
+  h.eq(code, 0, "first run: " .. err)
+  local id = out:match("^(%x+)\t")
+  h.eq(out, id .. "\t4.0\n", "first run")
+  code, out, err = h.evalua({ "--quiet", "--store", db, "--resume", id, script }, { S = "2" })
+  h.eq(code, 0, "resumed run: " .. err)
+  h.eq(out, id .. "\t2.0\n", "the old judge's scores are not reused")
+  -- the same judge again: its stored rows are reused, nothing is judged twice
+  code, out = h.evalua({ "--quiet", "--store", db, "--resume", id, script }, { S = "2" })
+  h.eq(out, id .. "\t2.0\n", "same judge")
+end)
+
 h.case("default metrics of a model_type that this build lacks say so", function()
   local ok, err = pcall(evalua.evaluate, { data = data(), predictions = "answer", model_type = "text" })
   if not ok then

@@ -102,6 +102,8 @@ local ANSWERS = {
   { '{"justification": "no score"}', nil, "(the JSON has no score)" },
   { '{"score": 3}', nil, "(the JSON justification is not a string)" },
   { "5", nil, "failed: could not read a score" },
+  { 'score: 4\njustification: the output {"a": 1} matches', 4, 'the output {"a": 1} matches' },
+  { 'score: 2\njustification: see ```json\n{"k": 1}\n``` here', 2, "see ```json" },
   { "score: " .. string.rep("1", 60) .. "\njustification: huge", nil, "(the score is too large)" },
   { "\0\1\2 garbage \255\254", nil, "failed: could not read a score" },
 }

@@ -75,6 +75,14 @@ h.case("direct call runs eval_fn on column lists", function()
   h.eq(mv.scores[1], 2) h.eq(mv.scores[2], 4)
   local one = m{ predictions = "abc" }
   h.eq(one.scores[1], 3)
+  -- plain lists are columns too, and every column must have the same length
+  local plain = m{ predictions = { "a", "abc" } }
+  h.eq(plain.scores.n, 2) h.eq(plain.scores[2], 3)
+  local two = metrics.make_metric{ name = "two", eval_fn = function(predictions, inputs)
+    return { scores = { #inputs[1], #inputs[2], n = 2 } } end }
+  h.eq(two{ predictions = { "a", "b" }, inputs = { "xy", "xyz" } }.scores[2], 3)
+  h.raises("two: column 'predictions' has 3 values, column 'inputs' has 2", two,
+    { predictions = { "a", "b", "c" }, inputs = { "x", "y" } })
 end)
 
 h.case("metric packs: sandbox, validation, named errors", function()
@@ -103,6 +111,19 @@ end }]])
   h.raises("metrics.load: " .. d .. "/genai_bad.lua: make_genai_metric: field 'grading_prompt' must be a string, got nil",
     metrics.load, d .. "/genai_bad.lua")
   h.raises("metrics.load: cannot open '/nonexistent/x.lua'", metrics.load, "/nonexistent/x.lua")
+  -- no way out of the sandbox through evalua's own modules or the string metatable
+  h.write(d .. "/util.lua", [[return require("evalua.util").write_file("/tmp/x", "y")]])
+  h.raises("require 'evalua.util' is not allowed", metrics.load, d .. "/util.lua")
+  h.write(d .. "/evalua.lua", [[return require("evalua")]])
+  h.raises("require 'evalua' is not allowed", metrics.load, d .. "/evalua.lua")
+  h.write(d .. "/inner.lua", [[return { name = "inner", eval_fn = function(predictions) return os.time() end }]])
+  h.write(d .. "/outer.lua", string.format([[return require("evalua.metrics").load(%q, { trusted = true })]], d .. "/inner.lua"))
+  h.raises("an untrusted metric pack cannot load another pack as trusted", metrics.load, d .. "/outer.lua")
+  h.write(d .. "/patch.lua", [[require("evalua.metrics").make_metric = nil return {}]])
+  h.raises("an untrusted metric pack cannot change the module field 'make_metric'", metrics.load, d .. "/patch.lua")
+  h.write(d .. "/strmeta.lua", [[local mt = getmetatable("") return { name = "s" .. tostring(mt), eval_fn = function(predictions) end }]])
+  h.eq(metrics.load(d .. "/strmeta.lua").name, "snil")
+  h.eq(("ab"):rep(2), "abab")
   h.raises("metrics.load: no metric pack 'nope' (built in: ", metrics.load, "nope")
 end)
 

@@ -45,6 +45,18 @@ h.case("question-answering defaults with targets", function()
   assert(csv:match("^question,truth,text,token_count,toxicity/v1/score"), csv)
 end)
 
+h.case("retriever defaults and an explicit precision_at_k of the same k", function()
+  h.write(d .. "/ret.jsonl", '{"q": "a", "got": ["d1", "d2", "d3"], "want": ["d1", "d9"]}\n' ..
+    '{"q": "b", "got": ["d4"], "want": ["d4"]}\n')
+  local code, out, err = score({ "--data", d .. "/ret.jsonl", "--predictions", "got", "--targets", "want",
+    "--model-type", "retriever", "--metrics", "precision_at_3,recall_at_2" })
+  h.eq(code, 0, "exit: " .. err)
+  local m = cjson.decode(out)
+  h.near(m["precision_at_3/mean"], (1 / 3 + 1) / 2, 1e-12)
+  h.near(m["recall_at_2/mean"], (1 / 2 + 1) / 2, 1e-12)
+  assert(out:find('"precision_at_3/mean"', 1, true), "no escaped slashes: " .. out)
+end)
+
 h.case("usage errors exit 2 with one line", function()
   local code, _, err = score({ "--predictions", "text" })
   h.eq(code, 2) h.eq(err, "evalua: score: --data is required\n")

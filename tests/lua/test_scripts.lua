@@ -118,6 +118,8 @@ h.case("evalua judge --print-prompt shows the judge prompt without sending it", 
   assert(out:find("Model input:\nSpill the beans.", 1, true), out)
   assert(out:find("Model output:\nRevela el secreto.", 1, true), out)
   h.eq(ts:stats().requests, 4, "only the model requests")
+  h.eq(h.read(d .. "/e.db"), nil, "no run stored")
+  assert(not out:find("Cultural Sensitivity Score", 1, true), "the script's prints go to stderr")
   ts:stop()
 end)
 

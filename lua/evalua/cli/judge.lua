@@ -38,14 +38,23 @@ function M.main(args)
       printed = printed + 1
     end
   end
-  require("evalua.config").quiet = true
+  local config = require "evalua.config"
+  config.quiet = true
+  config.no_store = true -- nothing is judged, so no run is stored
   _G.arg = { [0] = script, table.unpack(rest) }
-  local real_stdout = io.stdout
+  -- stdout carries the prompts: the script's own prints go to stderr
+  local real_print = print
+  _G.print = function(...)
+    local parts = table.pack(...)
+    for i = 1, parts.n do parts[i] = tostring(parts[i]) end
+    io.stderr:write(table.concat(parts, "\t", 1, parts.n), "\n")
+  end
   local ok, e = pcall(chunk, table.unpack(rest))
+  _G.print = real_print
   genai.prompt_sink = nil
   if not ok then error(e, 0) end
   if printed == 0 then
-    real_stdout:write("judge: no judge prompt was built", row and (" for row " .. row) or "", "\n")
+    io.stderr:write("judge: no judge prompt was built", row and (" for row " .. row) or "", "\n")
     return 1
   end
   return 0

@@ -41,7 +41,7 @@ function M.metrics_json(metrics)
   local cjson = require "cjson"
   local lines = {}
   for _, k in ipairs(keys) do
-    lines[#lines + 1] = "  " .. cjson.encode(k) .. ": " .. num(metrics[k])
+    lines[#lines + 1] = "  " .. cjson.encode(k):gsub("\\/", "/") .. ": " .. num(metrics[k])
   end
   if #lines == 0 then return "{}" end
   return "{\n" .. table.concat(lines, ",\n") .. "\n}"
@@ -101,12 +101,14 @@ function M.main(args)
   end
   -- built-in defaults already chosen by --model-type are not added twice
   if opts.model_type then
-    local defaults = require("evalua.evaluate").DEFAULT_METRICS[opts.model_type] or {}
+    local k = ec.retriever_k or 3
+    local defaults = {}
+    for _, d in ipairs(require("evalua.evaluate").DEFAULT_METRICS[opts.model_type] or {}) do
+      defaults[(d:gsub("_at_k$", "_at_" .. k))] = true
+    end
     local keep = {}
     for _, m in ipairs(extra) do
-      local dup = false
-      for _, d in ipairs(defaults) do if m.name == d then dup = true end end
-      if not dup then keep[#keep + 1] = m end
+      if not defaults[m.name] then keep[#keep + 1] = m end
     end
     extra = keep
   end

@@ -173,26 +173,28 @@ function M.parse_answer(text)
   end
   local norm = lower_word(lower_word(text, "score"), "justification")
   local cjson = require "cjson"
-  local saw_json = false
+  -- a JSON object is the answer only when it has a score: braces inside a
+  -- line-form justification ({"a": 1}) are not
+  local scoreless_json = false
   for _, cand in ipairs(json_candidates(norm)) do
     if cand:sub(1, 1) == "{" then
       local ok, data = pcall(cjson.decode, cand)
       if ok and type(data) == "table" then
-        saw_json = true
-        local score = json_score(data.score)
-        local just = data.justification
-        if score ~= nil and type(just) == "string" then return score, just end
         if data.score == nil then
-          return nil, FAIL_PARSE .. " (the JSON has no score); raw answer: " .. text
+          scoreless_json = true
+        else
+          local score = json_score(data.score)
+          local just = data.justification
+          if score ~= nil and type(just) == "string" then return score, just end
+          if score == nil then
+            return nil, FAIL_PARSE .. " (the JSON score is not an integer); raw answer: " .. text
+          end
+          return nil, FAIL_PARSE .. " (the JSON justification is not a string); raw answer: " .. text
         end
-        if score == nil then
-          return nil, FAIL_PARSE .. " (the JSON score is not an integer); raw answer: " .. text
-        end
-        return nil, FAIL_PARSE .. " (the JSON justification is not a string); raw answer: " .. text
       end
     end
   end
-  if not saw_json then
+  do
     -- markdown emphasis around the labels (**score:** 4) is not part of the answer
     local plain = norm:gsub("%*+(score:)%*+", "%1"):gsub("%*+(justification:)%*+", "%1")
     -- MLflow's first form: "score: N" then ",", then "justification: rest of the line"
@@ -205,6 +207,9 @@ function M.parse_answer(text)
       if score then return score, just end
       return nil, FAIL_PARSE .. " (the score is too large); raw answer: " .. text
     end
+  end
+  if scoreless_json then
+    return nil, FAIL_PARSE .. " (the JSON has no score); raw answer: " .. text
   end
   return nil, FAIL_PARSE .. "; raw answer: " .. text
 end

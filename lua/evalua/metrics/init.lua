@@ -27,8 +27,8 @@ local function param_names(fn)
 end
 M.param_names = param_names
 
--- The list of non-nil numbers of a column list (holes and NaN dropped? no:
--- NaN is kept, as numpy keeps it; nil and non-numbers are dropped).
+-- The numbers of a column list: nil and non-numbers are dropped (booleans
+-- count as 1/0); NaN is kept, as numpy keeps it.
 local function numbers_of(scores)
   local xs, n = {}, scores.n or #scores
   for i = 1, n do
@@ -223,11 +223,25 @@ end
 -- MLflow 3's metric(predictions=..., inputs=...). Strings count as one row.
 function metric_mt:__call(args)
   if type(args) ~= "table" then error(self.name .. ": call with a table of columns", 2) end
-  local cols, n = {}, nil
-  for k, v in pairs(args) do
+  local cols, n, first = {}, nil, nil
+  local names = {}
+  for k in pairs(args) do names[#names + 1] = k end
+  table.sort(names, function(a, b) return tostring(a) < tostring(b) end)
+  for _, k in ipairs(names) do
+    local v = args[k]
     if type(v) == "string" then v = { v, n = 1 } end
+    if type(v) == "table" then
+      -- a plain list is a column too; every column must have the same length
+      local len = v.n or #v
+      if n and len ~= n then
+        error(string.format("%s: column '%s' has %d values, column '%s' has %d", self.name, k, len, first, n), 2)
+      end
+      n, first = n or len, first or k
+      local c = { n = len }
+      for i = 1, len do c[i] = v[i] end
+      v = c
+    end
     cols[k] = v
-    if type(v) == "table" then n = n or v.n or #v end
   end
   return require("evalua.metrics.compute").run_metric(self, cols, n or 0)
 end

@@ -4,10 +4,12 @@
 -- checked at load time with errors naming the file and the field.
 local M = {}
 
+-- modules an untrusted pack may require; each is handed over as a read-only
+-- view, and evalua.metrics' load only loads further packs untrusted
 local SAFE_MODULES = {
-  ["evalua"] = true, ["evalua.metrics"] = true, ["evalua.metrics.genai"] = true,
+  ["evalua.metrics"] = true, ["evalua.metrics.genai"] = true,
   ["evalua.text"] = true, ["evalua.tokenize"] = true, ["evalua.toxicity"] = true,
-  ["cjson"] = true, ["evalua.util"] = true,
+  ["cjson"] = true,
 }
 
 local SAFE_GLOBALS = {
@@ -23,16 +25,52 @@ local function copy(t)
   return c
 end
 
+-- A read-only view of a module table: fields read through, writes refused;
+-- nested module tables (metrics.genai) are viewed the same way.
+local function readonly(mod, label, overrides)
+  local views = {}
+  return setmetatable({}, {
+    __index = function(_, k)
+      if overrides and overrides[k] ~= nil then return overrides[k] end
+      local v = mod[k]
+      if type(v) == "table" and getmetatable(v) == nil and k == "genai" then
+        views[k] = views[k] or readonly(v, label)
+        return views[k]
+      end
+      return v
+    end,
+    __newindex = function(_, k)
+      error(string.format("%s: an untrusted metric pack cannot change the module field '%s'", label, tostring(k)), 2)
+    end,
+    __metatable = false,
+  })
+end
+
 local function sandbox(label)
   local env = {}
   for _, k in ipairs(SAFE_GLOBALS) do env[k] = _G[k] end
   for _, k in ipairs(SAFE_LIBS) do env[k] = copy(_G[k]) end
+  -- the string metatable is the host's: a pack must not reach it
+  env.getmetatable = function(v)
+    if type(v) == "string" then return nil end
+    return getmetatable(v)
+  end
+  local untrusted_load = function(name, opts)
+    if type(opts) == "table" and opts.trusted then
+      error(label .. ": an untrusted metric pack cannot load another pack as trusted", 2)
+    end
+    return M.load(name, { args = type(opts) == "table" and opts.args or nil })
+  end
+  local views = {}
   env.require = function(name)
     if not SAFE_MODULES[name] then
       error(string.format("%s: require '%s' is not allowed in an untrusted metric pack (load it with { trusted = true })",
         label, tostring(name)), 2)
     end
-    return require(name)
+    if not views[name] then
+      views[name] = readonly(require(name), label, name == "evalua.metrics" and { load = untrusted_load } or nil)
+    end
+    return views[name]
   end
   env._G = env
   return env
