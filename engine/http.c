@@ -118,13 +118,25 @@ static char *dupn(const char *s, size_t n)
   return p;
 }
 
-/* The URL for messages: scheme://host/path, never the query (keys hide there). */
+/* The URL for messages: scheme://host/path, never the query nor a
+ * user:password@ part (keys hide there). */
 static void url_for_msg(const char *url, char *out, size_t cap)
 {
   size_t n = strcspn(url, "?#");
-  if (n >= cap) n = cap - 1;
-  memcpy(out, url, n);
-  out[n] = '\0';
+  const char *auth = strstr(url, "://");
+  size_t skip_from = 0, skip_to = 0;
+  if (auth && (size_t)(auth - url) < n) {
+    size_t host = (size_t)(auth - url) + 3;
+    size_t end = host + strcspn(url + host, "/?#");
+    const char *at = memchr(url + host, '@', end - host);
+    if (at) { skip_from = host; skip_to = (size_t)(at - url) + 1; }
+  }
+  size_t o = 0;
+  for (size_t i = 0; i < n && o + 1 < cap; i++) {
+    if (i >= skip_from && i < skip_to) continue;
+    out[o++] = url[i];
+  }
+  out[o] = '\0';
 }
 
 static void set_error(http_xfer *x, const char *fmt_detail)
@@ -580,12 +592,15 @@ void http_fail_all(http_engine *e, const char *msg)
     x->next = todo;
     todo = x;
   }
+  /* removing from the heap moves other entries, possibly to slots already
+   * scanned: start again after every removal */
   for (size_t i = 0; i < e->nheap;) {
     http_xfer *x = e->heap[i];
     if (x->kind == K_REQUEST) {
       detach(e, x);
       x->next = todo;
       todo = x;
+      i = 0;
     } else {
       i++;
     }

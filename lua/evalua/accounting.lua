@@ -9,6 +9,7 @@ local M = {}
 local models, order = {}, {}
 local dry = { requests = 0, prompt_tokens = 0, cost_usd = 0, unpriced = {} }
 local prices
+local price_memo = {} -- model name -> price entry, filled by M.price
 
 local function zero()
   return { calls = 0, requests = 0, cache_hits = 0, failures = 0, prompt_tokens = 0, completion_tokens = 0,
@@ -45,7 +46,6 @@ end
 
 -- The price entry { input, output } (USD per 1M tokens) of a model name:
 -- the exact entry, else the longest entry the name starts with; nil if none.
-local price_memo = {}
 function M.price(model)
   if type(model) ~= "string" then return nil end
   local t = load_prices()

@@ -22,7 +22,8 @@ end
 function M.resolve_args(t, api)
   local args = { api = api or "anthropic.chat", params = {} }
   for k, v in pairs(t) do
-    if CALL_FIELDS[k] then args[k] = v else args.params[k] = v end
+    if k == "params" then -- merged below; never aliased (it is the caller's table)
+    elseif CALL_FIELDS[k] then args[k] = v else args.params[k] = v end
   end
   for _, extra in ipairs({ t.params, t.parameters }) do
     if type(extra) == "table" then

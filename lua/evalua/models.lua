@@ -124,7 +124,10 @@ function M.send(call)
   end
   accounting.record{ provider = call.provider, model = call.model, usage = usage }
   report_tokens(usage)
-  if key then cache.put(key, call.provider, call.model, resp.body, usage) end
+  -- a server that echoes the key back does not get it written to the cache
+  local echoed = type(args.api_key) == "string" and #args.api_key >= 8 and
+    resp.body:find(args.api_key, 1, true)
+  if key and not echoed then cache.put(key, call.provider, call.model, resp.body, usage) end
   return text, usage, detail
 end
 
@@ -198,6 +201,7 @@ local function render_value(v)
   local t = type(v)
   if t == "string" then return v end
   if t == "number" then
+    if math.type(v) == "integer" then return tostring(v) end
     if v == math.floor(v) and math.abs(v) < 2 ^ 53 then return string.format("%d", v) end
     return string.format("%.15g", v)
   end

@@ -31,7 +31,8 @@ function M.resolve_args(t, api)
   api = api or "openai.chat"
   local args = { api = api, params = {} }
   for k, v in pairs(t) do
-    if CALL_FIELDS[k] then args[k] = v else args.params[k] = v end
+    if k == "params" then -- merged below; never aliased (it is the caller's table)
+    elseif CALL_FIELDS[k] then args[k] = v else args.params[k] = v end
   end
   for _, extra in ipairs({ t.params, t.parameters }) do
     if type(extra) == "table" then
