@@ -287,7 +287,8 @@ static int write_canonical(json_buf *b, const json_value *v)
   case JSON_FLOAT: {
     double d = v->u.d;
     if (d != d || d - d != 0) return json_buf_put(b, "null", 4);
-    if (d == (double)(int64_t)d && d > -9007199254740992.0 && d < 9007199254740992.0)
+    /* the range first: the cast is undefined outside int64 */
+    if (d > -9223372036854775808.0 && d < 9223372036854775808.0 && d == (double)(int64_t)d)
       return json_buf_put(b, num, json_fmt_int(num, (int64_t)d));
     return json_buf_put(b, num, json_fmt_double(num, d));
   }

@@ -18,6 +18,8 @@
  * Parameters: nil -> NULL, boolean -> 0/1, integer, float, string -> TEXT,
  * store.blob(s) -> BLOB. Query failures raise "store: <reason>". */
 #include <errno.h>
+#include <stdint.h>
+#include <limits.h>
 #include <math.h>
 #include <signal.h>
 #include <stdio.h>
@@ -267,6 +269,8 @@ static int l_paired_bootstrap(lua_State *L)
   lua_Integer n = lua_isinteger(L, -1) ? lua_tointeger(L, -1) : (lua_Integer)luaL_len(L, 1);
   lua_pop(L, 1);
   if (n <= 0) luaL_argerror(L, 1, "no paired values");
+  luaL_argcheck(L, (lua_Unsigned)n <= (lua_Unsigned)PTRDIFF_MAX / sizeof(double), 1,
+                "too many paired values");
   double *x = lua_newuserdatauv(L, (size_t)n * sizeof *x, 0); /* freed by the GC */
   for (lua_Integer i = 1; i <= n; i++) {
     lua_rawgeti(L, 1, i);
@@ -302,7 +306,7 @@ static int l_splitmix64(lua_State *L)
 static int l_process_alive(lua_State *L)
 {
   lua_Integer pid = luaL_checkinteger(L, 1);
-  int alive = pid > 0 && (kill((pid_t)pid, 0) == 0 || errno == EPERM);
+  int alive = pid > 0 && pid <= INT_MAX && (kill((pid_t)pid, 0) == 0 || errno == EPERM);
   if (alive) {
     char path[64], buf[512];
     snprintf(path, sizeof path, "/proc/%lld/stat", (long long)pid);

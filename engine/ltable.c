@@ -844,11 +844,12 @@ static int m_rows(lua_State *L)
 
 static int m_add_column(lua_State *L)
 {
-  tbl *t = ltable_check(L, 1);
+  ltable_check(L, 1);
   size_t n;
   const char *name = luaL_checklstring(L, 2, &n);
   luaL_checktype(L, 3, LUA_TTABLE);
   lua_Integer len = list_len(L, 3);
+  tbl *t = ltable_check(L, 1); /* again: list_len may run Lua that closes the table */
   int shape = tbl_ncols(t) == 0 && tbl_nrows(t) == 0; /* the first column sets the row count */
   if (!shape && (lua_Unsigned)len != (lua_Unsigned)tbl_nrows(t))
     return luaL_error(L, "add_column: column \"%s\" has %I values, the table has %I rows", name, len,
@@ -1149,6 +1150,7 @@ static int m_tostring(lua_State *L)
     if (lua_getfield(L, 2, "max_rows") == LUA_TNUMBER) rows = lua_tointeger(L, -1);
     if (lua_getfield(L, 2, "max_width") == LUA_TNUMBER) width = lua_tointeger(L, -1);
     lua_pop(L, 2);
+    if (!h->t) return luaL_error(L, "tostring: the table was closed"); /* by an __index above */
   }
   json_buf *b = newbuf(L);
   char *s = tbl_preview(h->t, rows > 0 ? (size_t)rows : 20, width > 0 ? (size_t)width : 50);

@@ -147,6 +147,7 @@ struct cli {
   int script;      /* index of the script or subcommand, 0 if none */
   int subcommand;  /* argv[script] names a subcommand */
   int nexec;       /* number of -e chunks */
+  int *chunks;     /* argv indexes of the -e chunks (argc entries at most) */
   int help, version;
 };
 
@@ -190,8 +191,7 @@ static int parse_args(lua_State *L, struct cli *c)
     }
     else if (strcmp(a, "-e") == 0) {
       if (i + 1 >= c->argc) return usage_error("'%s' needs an argument", a);
-      c->nexec++;
-      i++;
+      c->chunks[c->nexec++] = ++i;
     }
     else if (field) {
       if (i + 1 >= c->argc) return usage_error("'%s' needs an argument", a);
@@ -269,9 +269,8 @@ static void create_arg(lua_State *L, struct cli *c, int script)
 
 static int run_chunks(lua_State *L, struct cli *c, int *code)
 {
-  for (int i = 1; i < c->argc && (c->script == 0 || i < c->script); i++) {
-    if (strcmp(c->argv[i], "-e") != 0) continue;
-    const char *chunk = c->argv[++i];
+  for (int k = 0; k < c->nexec; k++) {
+    const char *chunk = c->argv[c->chunks[k]];
     if (luaL_loadbuffer(L, chunk, strlen(chunk), "=(command line)") != LUA_OK) {
       fprintf(stderr, "%s: %s\n", PROG, lua_tostring(L, -1));
       *code = 1;
@@ -387,11 +386,17 @@ static int pmain(lua_State *L)
 
 int main(int argc, char **argv)
 {
-  struct cli c = {argc, argv, 0, 0, 0, 0, 0};
+  struct cli c = {argc, argv, 0, 0, 0, NULL, 0, 0};
   int code = 0;
+  c.chunks = calloc((size_t)argc + 1, sizeof *c.chunks);
+  if (c.chunks == NULL) {
+    fprintf(stderr, "%s: not enough memory\n", PROG);
+    return 1;
+  }
   lua_State *L = luaL_newstate();
   if (L == NULL) {
     fprintf(stderr, "%s: cannot create state: not enough memory\n", PROG);
+    free(c.chunks);
     return 1;
   }
   lua_pushcfunction(L, pmain);
@@ -402,5 +407,6 @@ int main(int argc, char **argv)
     code = 1;
   }
   lua_close(L);
+  free(c.chunks);
   return code;
 }

@@ -221,8 +221,18 @@ static sqlite3_stmt *prepare(struct store *st, const char *sql, char *err, size_
     if (c->used < st->cache[victim].used) victim = i;
   }
   sqlite3_stmt *s;
-  if (sqlite3_prepare_v2(st->db, sql, -1, &s, NULL) != SQLITE_OK) {
+  const char *tail = NULL;
+  if (sqlite3_prepare_v2(st->db, sql, -1, &s, &tail) != SQLITE_OK) {
     seterr(err, cap, "store: %s", sqlite3_errmsg(st->db));
+    return NULL;
+  }
+  if (!s) { /* only whitespace or a comment */
+    seterr(err, cap, "store: empty statement");
+    return NULL;
+  }
+  if (tail && tail[strspn(tail, " \t\r\n;")] != '\0') {
+    sqlite3_finalize(s);
+    seterr(err, cap, "store: one statement at a time");
     return NULL;
   }
   char *copy = strdup(sql);

@@ -711,9 +711,14 @@ int tbl_write_path(const tbl *t, const char *path, tbl_format f, int flags, cons
       memcpy(tmp + n, ".tmp-XXXXXX", 12);
       int fd = mkstemp(tmp);
       if (fd >= 0) {
-        mode_t um = umask(0);
-        umask(um);
-        fchmod(fd, 0666 & ~um); /* as fopen would have made it */
+        struct stat old;
+        if (stat(path, &old) == 0) {
+          fchmod(fd, old.st_mode & 07777); /* replacing a file keeps its mode */
+        } else {
+          mode_t um = umask(0);
+          umask(um);
+          fchmod(fd, 0666 & ~um); /* as fopen would have made it */
+        }
         fp = fdopen(fd, "wb");
         if (!fp) {
           int e = errno;

@@ -37,6 +37,15 @@ h.case("bad flag values", function()
   h.eq((h.evalua({ "--fail-under", "x", "-e", "" })), 2, "fail-under x")
 end)
 
+h.case("a flag's value is never taken for -e", function()
+  local code, out = h.evalua({ "-e", "print(1)", "--store", "-e" })
+  h.eq(code, 0, "exit") h.eq(out, "1\n", "stdout")
+  local code2, out2, err2 = h.evalua({ "-e", "print(1)", "--resume", "-e", "print'injected'" })
+  h.eq(code2, 2, "exit")
+  assert(not out2:find("injected", 1, true), out2)
+  assert(err2:find("cannot open 'print'injected''", 1, true), err2)
+end)
+
 h.case("-e runs code and sees config", function()
   local code, out = h.evalua({ "--concurrency", "7", "--no-cache", "-e",
     "local c = require 'evalua.config' print(c.concurrency, c.cache, c.offline)" })
