@@ -1,5 +1,6 @@
 /* lcore.c: evalua.core, small host services for the Lua library: the
  * embedded files, hashing, clocks and process facts. */
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -83,9 +84,10 @@ static int core_isatty(lua_State *L)
 static int core_sleep(lua_State *L)
 {
   double s = luaL_checknumber(L, 1);
-  if (s > 0) {
-    struct timespec ts = {(time_t)s, (long)((s - (double)(time_t)s) * 1e9)};
-    nanosleep(&ts, NULL);
+  if (s != s || s <= 0) return 0;
+  if (s > 1e7) s = 1e7; /* about four months: keeps the cast below defined */
+  struct timespec ts = {(time_t)s, (long)((s - (double)(time_t)s) * 1e9)};
+  while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
   }
   return 0;
 }

@@ -328,7 +328,10 @@ static int run_subcommand(lua_State *L, struct cli *c, int *code)
     lua_rawseti(L, -2, i - c->script);
   }
   if (docall(L, 1, 1, code) != LUA_OK) return 0;
-  if (lua_isinteger(L, -1)) *code = (int)lua_tointeger(L, -1);
+  if (lua_isnumber(L, -1)) {
+    lua_Number d = lua_tonumber(L, -1); /* an exit status: 0..255, anything else is a failure */
+    *code = d >= 0 && d <= 255 ? (int)d : 1;
+  }
   else if (lua_isboolean(L, -1) && !lua_toboolean(L, -1)) *code = 1;
   lua_pop(L, 2);
   return *code == 0;
