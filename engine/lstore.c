@@ -30,6 +30,8 @@
 #include "lauxlib.h"
 #include "lua.h"
 
+#include "ltable.h"
+
 #include "linit.h"
 #include "stats.h"
 #include "store.h"
@@ -265,9 +267,7 @@ static int l_paired_bootstrap(lua_State *L)
   double level = luaL_optnumber(L, 4, 0.95);
   luaL_argcheck(L, B >= 1 && B <= 10000000, 2, "B must be between 1 and 10000000");
   luaL_argcheck(L, level > 0 && level < 1, 4, "level must be between 0 and 1");
-  lua_getfield(L, 1, "n");
-  lua_Integer n = lua_isinteger(L, -1) ? lua_tointeger(L, -1) : (lua_Integer)luaL_len(L, 1);
-  lua_pop(L, 1);
+  lua_Integer n = ltable_list_len(L, 1, "paired_bootstrap");
   if (n <= 0) luaL_argerror(L, 1, "no paired values");
   luaL_argcheck(L, (lua_Unsigned)n <= (lua_Unsigned)PTRDIFF_MAX / sizeof(double), 1,
                 "too many paired values");

@@ -148,16 +148,26 @@ static void push_cell(lua_State *L, const tbl *t, size_t r, size_t c)
   }
 }
 
-/* the length of a column list: its field n when that is an integer, else #list */
-static lua_Integer list_len(lua_State *L, int idx)
+lua_Integer ltable_list_len(lua_State *L, int idx, const char *api)
 {
   lua_Integer n;
   idx = lua_absindex(L, idx);
-  if (lua_getfield(L, idx, "n") == LUA_TNUMBER && lua_isinteger(L, -1)) n = lua_tointeger(L, -1);
-  else n = (lua_Integer)lua_rawlen(L, idx);
+  luaL_checktype(L, idx, LUA_TTABLE);
+  if (lua_getfield(L, idx, "n") == LUA_TNUMBER) {
+    int ok;
+    n = lua_tointegerx(L, -1, &ok);
+    if (!ok) luaL_error(L, "%s: column list length n = %s is not a count", api, lua_tostring(L, -1));
+    if (n < 0) luaL_error(L, "%s: column list length n = %I is negative", api, n);
+  } else {
+    n = (lua_Integer)lua_rawlen(L, idx);
+  }
   lua_pop(L, 1);
-  if (n < 0) luaL_error(L, "column list length n = %I is negative", n);
   return n;
+}
+
+static lua_Integer list_len(lua_State *L, int idx)
+{
+  return ltable_list_len(L, idx, "table");
 }
 
 /* raises unless the value at idx can be stored in a cell (nested tables are

@@ -17,4 +17,10 @@ tbl *ltable_check(lua_State *L, int idx);
  * rather create its handle first (the pattern ltable.c uses). */
 void ltable_push(lua_State *L, tbl *t);
 
+/* The length of the column list at idx (the contract every part shares: a
+ * Lua table with values at 1..n and a field n, holes allowed): its field n,
+ * else its raw border. Raises "<api>: column list length n = ... is not a
+ * count" for an n that is not a non-negative integer. */
+lua_Integer ltable_list_len(lua_State *L, int idx, const char *api);
+
 #endif

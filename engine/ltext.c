@@ -8,6 +8,8 @@
 #include "lauxlib.h"
 #include "lua.h"
 
+#include "ltable.h"
+
 #include "linit.h"
 #include "text.h"
 #include "text_unicode.h"
@@ -34,22 +36,6 @@ static struct work *getwork(lua_State *L)
   return lua_touserdata(L, lua_upvalueindex(1));
 }
 
-/* the length of a column list: its field n, else #t */
-static lua_Integer col_len(lua_State *L, int idx, const char *api, int argn)
-{
-  luaL_checktype(L, idx, LUA_TTABLE);
-  lua_Integer n;
-  if (lua_getfield(L, idx, "n") == LUA_TNUMBER) {
-    int ok;
-    n = lua_tointegerx(L, -1, &ok);
-    if (!ok || n < 0) luaL_error(L, "%s: bad argument #%d: field n is not a count", api, argn);
-  } else {
-    n = (lua_Integer)luaL_len(L, idx);
-  }
-  lua_pop(L, 1);
-  return n;
-}
-
 static int opt_bool(lua_State *L, int idx, const char *field, int dflt)
 {
   if (!lua_isnoneornil(L, idx)) luaL_checktype(L, idx, LUA_TTABLE);
@@ -72,7 +58,7 @@ enum { R_FK, R_ARI };
 static int readability(lua_State *L, int which, const char *api)
 {
   struct work *w = getwork(L);
-  lua_Integer n = col_len(L, 1, api, 1);
+  lua_Integer n = ltable_list_len(L, 1, api);
   int rounding = opt_bool(L, 2, "rounding", 1);
   load_patterns(L, api);
   lua_createtable(L, (int)(n < 1 << 24 ? n : 0), 1); /* scores */
@@ -180,8 +166,8 @@ static int l_rouge(lua_State *L)
 {
   const char *api = "text.rouge";
   struct work *w = getwork(L);
-  lua_Integer n = col_len(L, 1, api, 1);
-  lua_Integer nt = col_len(L, 2, api, 2);
+  lua_Integer n = ltable_list_len(L, 1, api);
+  lua_Integer nt = ltable_list_len(L, 2, api);
   if (n != nt)
     return luaL_error(L, "%s: predictions has %d rows, targets has %d", api, (int)n, (int)nt);
   struct rouge_spec spec;

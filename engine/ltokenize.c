@@ -9,6 +9,8 @@
 #include "lauxlib.h"
 #include "lua.h"
 
+#include "ltable.h"
+
 #include "linit.h"
 #include "tokenize.h"
 
@@ -103,15 +105,7 @@ static int l_count_list(lua_State *L)
 {
   luaL_checktype(L, 1, LUA_TTABLE);
   const tok_encoding *e = check_enc(L, 2, "count_list");
-  lua_Integer n;
-  if (lua_getfield(L, 1, "n") == LUA_TNUMBER) {
-    int ok;
-    n = lua_tointegerx(L, -1, &ok);
-    if (!ok || n < 0) return luaL_error(L, "tokenize.count_list: field n is not a count");
-  } else {
-    n = (lua_Integer)luaL_len(L, 1);
-  }
-  lua_pop(L, 1);
+  lua_Integer n = ltable_list_len(L, 1, "tokenize.count_list");
   lua_createtable(L, n > (1 << 24) ? 0 : (int)n, 1); /* [out]; no huge preallocation for a bogus n */
   for (lua_Integer i = 1; i <= n; i++) {
     if (lua_geti(L, 1, i) == LUA_TSTRING) {

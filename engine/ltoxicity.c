@@ -13,6 +13,8 @@
 #include "lauxlib.h"
 #include "lua.h"
 
+#include "ltable.h"
+
 #include "linit.h"
 #include "roberta.h"
 #include "toxicity.h"
@@ -36,22 +38,11 @@ static int tox_score(lua_State *L)
   return 1;
 }
 
-/* The length of a column list: its field n, else the border. */
-static lua_Integer column_len(lua_State *L, int idx)
-{
-  lua_Integer n;
-  if (lua_getfield(L, idx, "n") == LUA_TNUMBER) n = lua_tointeger(L, -1);
-  else n = (lua_Integer)lua_rawlen(L, idx);
-  lua_pop(L, 1);
-  if (n < 0) n = 0;
-  return n;
-}
-
 static int tox_score_list(lua_State *L)
 {
   luaL_checktype(L, 1, LUA_TTABLE);
   const toxicity_model *m = default_or_error(L, "toxicity.score_list");
-  lua_Integer n = column_len(L, 1);
+  lua_Integer n = ltable_list_len(L, 1, "toxicity.score_list");
   lua_createtable(L, n > 0 && n < (1 << 26) ? (int)n : 0, 1);
   for (lua_Integer i = 1; i <= n; i++) {
     if (lua_geti(L, 1, i) == LUA_TSTRING) {
@@ -179,7 +170,7 @@ static int rob_score_list(lua_State *L)
   roberta_model *m = check_roberta(L);
   luaL_checktype(L, 2, LUA_TTABLE);
   int batch = (int)luaL_optinteger(L, 3, 8);
-  lua_Integer n = column_len(L, 2);
+  lua_Integer n = ltable_list_len(L, 2, "toxicity.score_list");
   if (n > (1 << 26)) return luaL_error(L, "toxicity.roberta: column too long");
   const char **texts = calloc((size_t)n + 1, sizeof *texts);
   size_t *lens = calloc((size_t)n + 1, sizeof *lens);
