@@ -18,30 +18,16 @@ usage: evalua score --data FILE --predictions COL [--targets COL] [--inputs COL]
                  metric packs (a name in metrics/ or a path to a .lua file)
   --out          write the per-row table (.csv, .jsonl or .json split orient)]]
 
--- Shortest decimal that reads back as the same double (like Python's repr).
-local function num(x)
-  if x ~= x or x == math.huge or x == -math.huge then return "null" end
-  if math.type(x) == "integer" then return tostring(x) end
-  for p = 15, 17 do
-    local s = string.format("%." .. p .. "g", x)
-    if tonumber(s) == x then
-      if not s:find("[%.eEn]") then s = s .. ".0" end
-      return s
-    end
-  end
-  return string.format("%.17g", x)
-end
-M.format_number = num
-
--- JSON object of name -> number with sorted keys, one per line.
+-- JSON object of name -> number with sorted keys, one per line; numbers
+-- exact (the shortest text that reads back), NaN and infinities as null.
 function M.metrics_json(metrics)
+  local json = require "evalua.json"
   local keys = {}
   for k in pairs(metrics) do keys[#keys + 1] = k end
   table.sort(keys)
-  local cjson = require "cjson"
   local lines = {}
   for _, k in ipairs(keys) do
-    lines[#lines + 1] = "  " .. cjson.encode(k):gsub("\\/", "/") .. ": " .. num(metrics[k])
+    lines[#lines + 1] = "  " .. json.encode(k) .. ": " .. json.encode(metrics[k], { strict = true })
   end
   if #lines == 0 then return "{}" end
   return "{\n" .. table.concat(lines, ",\n") .. "\n}"
