@@ -7,6 +7,7 @@ local config = require "evalua.config"
 local M = {}
 
 local models, order = {}, {}
+local endpoints = {} -- base URL -> { requests, failures, ejections } (endpoint pools)
 local dry = { requests = 0, prompt_tokens = 0, cost_usd = 0, unpriced = {} }
 local prices
 local price_memo = {} -- model name -> price entry, filled by M.price
@@ -141,6 +142,17 @@ function M.record(r)
   end
 end
 
+-- Counts one event of an endpoint pool member: field is "requests",
+-- "failures" (an attempt re-sent elsewhere or given up) or "ejections".
+function M.record_endpoint(url, field)
+  local e = endpoints[url]
+  if not e then
+    e = { requests = 0, failures = 0, ejections = 0 }
+    endpoints[url] = e
+  end
+  e[field] = (e[field] or 0) + 1
+end
+
 -- Records a request counted but not sent (--dry-run) with its estimated
 -- prompt tokens.
 function M.record_dry(provider, model, prompt_tokens)
@@ -154,7 +166,8 @@ end
 -- The numbers so far: { calls, requests (sent), cache_hits, failures, prompt_tokens,
 -- completion_tokens, total_tokens, cost_usd, unpriced = { "provider:model" },
 -- models = { ["provider:model"] = { same fields, provider, model } },
--- dry_run = { requests, prompt_tokens, cost_usd, unpriced } }.
+-- dry_run = { requests, prompt_tokens, cost_usd, unpriced },
+-- endpoints = { [base URL] = { requests, failures, ejections } } (pools only) }.
 -- cost_usd covers the priced models only; unpriced lists the others.
 -- snapshot(before), with an earlier snapshot, gives only what happened
 -- since then (one evaluate call in a script that runs several).
@@ -192,6 +205,12 @@ function M.snapshot(before)
   local du = {}
   for name in pairs(dry.unpriced) do du[#du + 1] = name end
   table.sort(du)
+  if next(endpoints) then
+    total.endpoints = {}
+    for url, e in pairs(endpoints) do
+      total.endpoints[url] = { requests = e.requests, failures = e.failures, ejections = e.ejections }
+    end
+  end
   total.dry_run = { requests = dry.requests, prompt_tokens = dry.prompt_tokens,
     cost_usd = dry.cost_usd, unpriced = du }
   return total
@@ -200,7 +219,7 @@ end
 -- Forgets everything recorded (tests; a script running several evaluations
 -- may also take a snapshot, then reset).
 function M.reset()
-  models, order = {}, {}
+  models, order, endpoints = {}, {}, {}
   dry = { requests = 0, prompt_tokens = 0, cost_usd = 0, unpriced = {} }
 end
 

@@ -37,6 +37,7 @@ function M.resolve_args(t, api)
   args.api_key = t.api_key or env("ANTHROPIC_API_KEY")
   local key_env
   local target = args.url or args.base_url
+  if type(target) == "table" then target = tostring(target[1]) end -- a pool
   if not args.api_key and target:match("^https?://api%.anthropic%.com[:/]?") then
     key_env = "ANTHROPIC_API_KEY"
   end

@@ -63,6 +63,14 @@ function M.send(call)
   local api, adapter, args = call.api, call.adapter, call.args
   local accounting = require "evalua.accounting"
   accounting.register_finish()
+  -- base_url = { url, url, ... }: an endpoint pool (evalua.pool); the cache
+  -- key and the messages name its first member in sorted order
+  local pool
+  if type(args.base_url) == "table" and args.url == nil then
+    pool = require("evalua.pool").get(args.base_url, api)
+    args = common.copy(args)
+    args.base_url = pool.key_url
+  end
   local req = adapter.build_request(args)
   if config.dry_run then
     accounting.record_dry(call.provider, call.model,
@@ -100,7 +108,24 @@ function M.send(call)
   local params = args.params or {}
   req.provider = call.provider
   req.tokens = accounting.estimate_tokens(args.messages or args.prompt) + (tonumber(params.max_tokens or params.max_completion_tokens) or 15)
-  local resp, terr = M.transport(req)
+  local resp, terr
+  if pool then
+    local function build(url)
+      local a = common.copy(args)
+      a.base_url = url
+      local r = adapter.build_request(a)
+      r.provider, r.tokens = req.provider, req.tokens
+      return r
+    end
+    local sched = require "evalua.sched"
+    if sched.in_task() then resp, terr = pool:send(build, M.transport)
+    else
+      local ok, r1, r2 = pcall(sched.run, function() return pool:send(build, M.transport) end)
+      if ok then resp, terr = r1, r2 else resp, terr = nil, tostring(r1) end
+    end
+  else
+    resp, terr = M.transport(req)
+  end
   if resp == nil then
     local ok, sched = pcall(require, "evalua.sched")
     local aborted = ok and type(sched) == "table" and sched.aborted and sched.aborted()
@@ -138,15 +163,24 @@ local endpoints_loaded = false
 local ENDPOINT_TYPES = { ["llm/v1/chat"] = true, ["llm/v1/completions"] = true }
 
 -- Registers an OpenAI-compatible endpoint for `endpoints:/name`. cfg:
--- base_url (required, e.g. "http://localhost:8000/v1"), model (sent as the
+-- base_url (required, e.g. "http://localhost:8000/v1", or a list of such
+-- URLs: an endpoint pool, see evalua.pool), model (sent as the
 -- body's model), api_key_env (a variable holding the key, optional),
 -- type ("llm/v1/chat", default, or "llm/v1/completions"), extra_headers.
 function M.register_endpoint(name, cfg)
   if type(name) ~= "string" or name == "" then
     error("models.register_endpoint: name must be a non-empty string", 2)
   end
-  if type(cfg) ~= "table" or type(cfg.base_url) ~= "string" or cfg.base_url == "" then
-    error("models.register_endpoint: endpoint '" .. name .. "' needs a base_url", 2)
+  local bu = type(cfg) == "table" and cfg.base_url
+  if not ((type(bu) == "string" and bu ~= "") or (type(bu) == "table" and type(bu[1]) == "string")) then
+    error("models.register_endpoint: endpoint '" .. name .. "' needs a base_url (a URL or a list of URLs)", 2)
+  end
+  if type(bu) == "table" then
+    for i, u in ipairs(bu) do
+      if type(u) ~= "string" or u == "" then
+        error(string.format("models.register_endpoint: endpoint '%s': base_url[%d] must be a URL", name, i), 2)
+      end
+    end
   end
   local ty = cfg.type or cfg.endpoint_type or cfg.task or "llm/v1/chat"
   if not ENDPOINT_TYPES[ty] then

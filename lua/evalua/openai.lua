@@ -64,6 +64,7 @@ function M.resolve_args(t, api)
     args.organization = t.organization or env("OPENAI_ORGANIZATION")
     -- only the real service insists on a key; local servers often need none
     local target = args.url or args.base_url
+    if type(target) == "table" then target = tostring(target[1]) end -- a pool
     if not args.api_key and target:match("^https?://api%.openai%.com[:/]?") then
       key_env = "OPENAI_API_KEY"
     end
