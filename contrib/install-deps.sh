@@ -10,6 +10,8 @@ fonts-dejavu-core"
 # the tests also need: curl (the test server kit), python3 with numpy and regex (the
 # RoBERTa reference, a fake MLflow server), Chromium (the report)
 [ "${1:-}" = "--test" ] && PKGS="$PKGS curl python3 python3-numpy python3-regex chromium"
+# --regen: what regenerates committed reference values (tests/data/agreement/gen_expected.py)
+[ "${1:-}" = "--regen" ] && PKGS="$PKGS python3 python3-scipy python3-sklearn"
 missing=""
 for p in $PKGS; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"

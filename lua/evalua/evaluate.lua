@@ -371,6 +371,8 @@ function M.evaluate(opts)
     if seen[m.key] then fail("metric '%s' is given twice", m.key) end
     seen[m.key] = true
   end
+  -- evaluator_config.human_scores names metrics and columns: checked before anything is sent
+  require("evalua.agreement").check(ctx, all, function(c) return has_column(data, c) end)
 
   if opts.model == nil then
     if predictions_name == nil then
@@ -585,6 +587,10 @@ function M._run(opts, ctx, run, results, all, n)
     end
   end
 
+  -- evaluator_config.human_scores: each judge's agreement with people (evalua.agreement)
+  ctx.agreement = require("evalua.agreement").apply(ctx, computed_list, results,
+    function(c) return column(data, c) end, function(w) warn(results, w) end)
+
   local t = results_table(ctx, computed_list)
   results.tables.eval_results_table = t
 
@@ -612,6 +618,9 @@ function M._run(opts, ctx, run, results, all, n)
     for _, entry in ipairs(computed_list) do gib[entry.metric.key] = entry.metric.greater_is_better end
     if run.log_metrics then run:log_metrics(results.metrics, gib) end
     if run.log_table then run:log_table("eval_results_table", t) end
+    if ctx.agreement and run.log_artifact then
+      run:log_artifact("agreement.json", require("evalua.json").encode(ctx.agreement, { strict = true }), "application/json")
+    end
     if ctx.accounting and run.set_accounting then
       -- this evaluate's requests only, not the whole process's
       run:set_accounting(ctx.accounting.snapshot(ctx.accounting_before))

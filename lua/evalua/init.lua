@@ -19,6 +19,8 @@ local parts = {
   log_metric = { "evalua.tracking", "log_metric" },
   log_table = { "evalua.tracking", "log_table" },
   log_artifact = { "evalua.tracking", "log_artifact" },
+  stats = "evalua.stats",
+  compare = { "evalua.compare", "compare" },
 }
 
 setmetatable(M, {

@@ -24,6 +24,13 @@ function M.paired_bootstrap(diffs, opts)
   return { mean = mean, lo = lo, hi = hi, n = n }
 end
 
+-- Agreement of a judge's scores with human labels (kappa, weighted kappa,
+-- spearman, kendall, pearson, exact, within_one, bias, confusion, bootstrap
+-- intervals): see evalua.agreement.
+function M.agreement(judge, human, opts)
+  return require("evalua.agreement").agreement(judge, human, opts)
+end
+
 local function is_num(v)
   return type(v) == "number" and v == v
 end

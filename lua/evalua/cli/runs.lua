@@ -256,6 +256,8 @@ function M.show(ref, opts)
   local as = {}
   for _, a in ipairs(r.artifacts) do as[#as + 1] = { a.name, string.format("%s, %d bytes", a.mime or "?", a.size or 0) } end
   section("artifacts", as)
+  local ag = require("evalua.agreement").show_lines(t, i.id)
+  if #ag > 0 then out[#out + 1] = "agreement" for _, l in ipairs(ag) do out[#out + 1] = l end end
   local fs = {}
   for _, k in ipairs(sorted(failures)) do fs[#fs + 1] = { k, num(failures[k]) } end
   for _, e in ipairs(errs) do fs[#fs + 1] = { string.format("row %d", e.row), e.key .. ": " .. one_line(e.error, 100) } end
