@@ -264,64 +264,6 @@ int cache_commit(struct cache *c, char *err, size_t cap)
 
 /* ---- canonical JSON ---- */
 
-static const json_value *sort_base; /* qsort has no context argument */
-
-static int cmp_key(const void *a, const void *b)
-{
-  const json_str *ka = &sort_base->u.c.keys[*(const size_t *)a];
-  const json_str *kb = &sort_base->u.c.keys[*(const size_t *)b];
-  size_t n = ka->len < kb->len ? ka->len : kb->len;
-  int r = memcmp(ka->s, kb->s, n);
-  if (r) return r;
-  return ka->len < kb->len ? -1 : ka->len > kb->len;
-}
-
-static int write_canonical(json_buf *b, const json_value *v)
-{
-  char num[40];
-  switch (v->kind) {
-  case JSON_NULL: return json_buf_put(b, "null", 4);
-  case JSON_FALSE: return json_buf_put(b, "false", 5);
-  case JSON_TRUE: return json_buf_put(b, "true", 4);
-  case JSON_INT: return json_buf_put(b, num, json_fmt_int(num, v->u.i));
-  case JSON_FLOAT: {
-    double d = v->u.d;
-    if (d != d || d - d != 0) return json_buf_put(b, "null", 4);
-    /* the range first: the cast is undefined outside int64 */
-    if (d > -9223372036854775808.0 && d < 9223372036854775808.0 && d == (double)(int64_t)d)
-      return json_buf_put(b, num, json_fmt_int(num, (int64_t)d));
-    return json_buf_put(b, num, json_fmt_double(num, d));
-  }
-  case JSON_STRING: return json_write_string(b, v->u.str.s, v->u.str.len, 0);
-  case JSON_ARRAY:
-    json_buf_putc(b, '[');
-    for (size_t i = 0; i < v->u.c.n; i++) {
-      if (i) json_buf_putc(b, ',');
-      if (write_canonical(b, &v->u.c.items[i]) < 0) return -1;
-    }
-    return json_buf_putc(b, ']');
-  case JSON_OBJECT: {
-    size_t n = v->u.c.n;
-    size_t *idx = malloc((n ? n : 1) * sizeof *idx);
-    if (!idx) { b->oom = 1; return -1; }
-    for (size_t i = 0; i < n; i++) idx[i] = i;
-    sort_base = v;
-    qsort(idx, n, sizeof *idx, cmp_key);
-    json_buf_putc(b, '{');
-    for (size_t k = 0; k < n; k++) {
-      size_t i = idx[k];
-      if (k) json_buf_putc(b, ',');
-      json_write_string(b, v->u.c.keys[i].s, v->u.c.keys[i].len, 0);
-      json_buf_putc(b, ':');
-      if (write_canonical(b, &v->u.c.items[i]) < 0) { free(idx); return -1; }
-    }
-    free(idx);
-    return json_buf_putc(b, '}');
-  }
-  }
-  return -1;
-}
-
 int cache_canonical_json(const char *src, size_t len, json_buf *out, char *err, size_t cap)
 {
   json_value v = {0};
@@ -330,7 +272,7 @@ int cache_canonical_json(const char *src, size_t len, json_buf *out, char *err, 
     if (err && cap) snprintf(err, cap, "%s", perr);
     return -1;
   }
-  int rc = write_canonical(out, &v);
+  int rc = json_write_canonical(out, &v);
   json_value_free(&v);
   if (rc < 0 || out->oom) {
     if (err && cap) snprintf(err, cap, "out of memory");

@@ -113,6 +113,24 @@ int json_utf8_valid(const char *str, size_t n, size_t *bad)
   return 1;
 }
 
+int json_utf8_sanitize(json_buf *b, const char *str, size_t n)
+{
+  const unsigned char *s = (const unsigned char *)str;
+  size_t i = 0;
+  while (i < n) {
+    size_t run = i;
+    uint32_t cp;
+    size_t k = 0;
+    while (i < n && (s[i] < 0x80 || (k = utf8_decode(s + i, n - i, &cp)) > 0)) i += s[i] < 0x80 ? 1 : k;
+    if (i > run) json_buf_put(b, s + run, i - run);
+    if (i < n) {
+      json_buf_put(b, "\xEF\xBF\xBD", 3);
+      i++;
+    }
+  }
+  return b->oom ? -1 : 0;
+}
+
 void json_linecol(const char *src, size_t len, size_t pos, size_t *line, size_t *col)
 {
   size_t ln = 1, start = 0;
@@ -441,7 +459,8 @@ int json_parse_value(json_parser *p, json_value *out)
   case '[':
   case '{': {
     int obj = c == '{';
-    if (++p->depth > JSON_MAX_DEPTH) return perr(p, p->pos, "nesting deeper than %d", JSON_MAX_DEPTH);
+    int max = p->max_depth > 0 ? p->max_depth : JSON_MAX_DEPTH;
+    if (++p->depth > max) return perr(p, p->pos, "nesting deeper than %d", max);
     out->kind = obj ? JSON_OBJECT : JSON_ARRAY;
     p->pos++;
     json_skip_ws(p);
@@ -628,12 +647,14 @@ static void put_escaped_cp(json_buf *b, uint32_t cp)
 int json_write_string(json_buf *b, const char *str, size_t n, int flags)
 {
   const unsigned char *s = (const unsigned char *)str;
+  int raw = (flags & JSON_BYTES) && !(flags & JSON_ASCII);
+  unsigned del = (flags & JSON_BYTES) ? 0x7f : 0x80; /* JSON_BYTES escapes DEL too */
   json_buf_reserve(b, n + 2);
   json_buf_putc(b, '"');
   size_t i = 0;
   while (i < n) {
     size_t run = i;
-    while (i < n && s[i] >= 0x20 && s[i] < 0x80 && s[i] != '"' && s[i] != '\\') i++;
+    while (i < n && s[i] >= 0x20 && s[i] < del && s[i] != '"' && s[i] != '\\') i++;
     if (i > run) json_buf_put(b, s + run, i - run);
     if (i >= n) break;
     unsigned c = s[i];
@@ -655,6 +676,7 @@ int json_write_string(json_buf *b, const char *str, size_t n, int flags)
     }
     uint32_t cp;
     size_t k = utf8_decode(s + i, n - i, &cp);
+    if (!k && raw) { json_buf_putc(b, (char)c); i++; continue; }
     if (!k) { cp = 0xFFFD; k = 1; }
     if (flags & JSON_ASCII) put_escaped_cp(b, cp);
     else if (cp == 0xFFFD && k == 1) json_buf_put(b, "\xEF\xBF\xBD", 3);
@@ -730,4 +752,71 @@ int json_write_text(json_buf *b, const char *str, size_t n, int flags)
     i += k;
   }
   return b->oom ? -1 : 0;
+}
+
+/* ---- canonical form ---- */
+
+int json_key_cmp(const char *a, size_t an, const char *b, size_t bn)
+{
+  int r = memcmp(a, b, an < bn ? an : bn);
+  if (r) return r;
+  return an < bn ? -1 : an > bn;
+}
+
+int json_write_canon_double(json_buf *b, double d)
+{
+  char num[40];
+  if (d != d || d - d != 0) return json_buf_put(b, "null", 4);
+  /* the range first: the cast is undefined outside int64 */
+  if (d > -9223372036854775808.0 && d < 9223372036854775808.0 && d == (double)(int64_t)d)
+    return json_buf_put(b, num, json_fmt_int(num, (int64_t)d));
+  return json_buf_put(b, num, json_fmt_double(num, d));
+}
+
+static const json_value *sort_base; /* qsort has no context argument */
+
+static int cmp_key(const void *a, const void *b)
+{
+  const json_str *ka = &sort_base->u.c.keys[*(const size_t *)a];
+  const json_str *kb = &sort_base->u.c.keys[*(const size_t *)b];
+  return json_key_cmp(ka->s, ka->len, kb->s, kb->len);
+}
+
+int json_write_canonical(json_buf *b, const json_value *v)
+{
+  char num[40];
+  switch (v->kind) {
+  case JSON_NULL: return json_buf_put(b, "null", 4);
+  case JSON_FALSE: return json_buf_put(b, "false", 5);
+  case JSON_TRUE: return json_buf_put(b, "true", 4);
+  case JSON_INT: return json_buf_put(b, num, json_fmt_int(num, v->u.i));
+  case JSON_FLOAT: return json_write_canon_double(b, v->u.d);
+  case JSON_STRING: return json_write_string(b, v->u.str.s, v->u.str.len, 0);
+  case JSON_ARRAY:
+    json_buf_putc(b, '[');
+    for (size_t i = 0; i < v->u.c.n; i++) {
+      if (i) json_buf_putc(b, ',');
+      if (json_write_canonical(b, &v->u.c.items[i]) < 0) return -1;
+    }
+    return json_buf_putc(b, ']');
+  case JSON_OBJECT: {
+    size_t n = v->u.c.n;
+    size_t *idx = malloc((n ? n : 1) * sizeof *idx);
+    if (!idx) { b->oom = 1; return -1; }
+    for (size_t i = 0; i < n; i++) idx[i] = i;
+    sort_base = v;
+    qsort(idx, n, sizeof *idx, cmp_key);
+    json_buf_putc(b, '{');
+    for (size_t k = 0; k < n; k++) {
+      size_t i = idx[k];
+      if (k) json_buf_putc(b, ',');
+      json_write_string(b, v->u.c.keys[i].s, v->u.c.keys[i].len, 0);
+      json_buf_putc(b, ':');
+      if (json_write_canonical(b, &v->u.c.items[i]) < 0) { free(idx); return -1; }
+    }
+    free(idx);
+    return json_buf_putc(b, '}');
+  }
+  }
+  return -1;
 }

@@ -37,6 +37,11 @@ void json_buf_free(json_buf *b);
  * first bad byte in *bad (when bad is not NULL). */
 int json_utf8_valid(const char *s, size_t n, size_t *bad);
 
+/* Appends s[0..n) to b with every byte that is not part of well-formed UTF-8
+ * replaced by U+FFFD (what json_write_string writes for it). Returns 0 or -1
+ * on out of memory. */
+int json_utf8_sanitize(json_buf *b, const char *s, size_t n);
+
 /* Converts byte offset pos of src[0..len) into a 1-based line and 1-based
  * column counted in UTF-8 characters (LF, CRLF and CR end lines). */
 void json_linecol(const char *src, size_t len, size_t pos, size_t *line, size_t *col);
@@ -92,6 +97,7 @@ typedef struct {
   const char *src;
   size_t len, pos;
   int depth;
+  int max_depth; /* nesting limit; 0 means JSON_MAX_DEPTH */
   size_t errpos;
   char msg[160];
 } json_parser;
@@ -116,11 +122,14 @@ int json_parse(const char *src, size_t len, json_value *out, char *err, size_t e
 enum {
   JSON_ASCII = 1,    /* escape every non-ASCII character as \uXXXX (pairs above U+FFFF) */
   JSON_PANDAS = 2,   /* floats with at most 10 decimals (pandas double_precision=10) */
+  JSON_BYTES = 4,    /* strings: copy bytes that are not UTF-8 as they are (any Lua
+                      * string round-trips through the store) and escape DEL */
 };
 
 /* Appends s[0..n) as a quoted JSON string. Bytes that are not valid UTF-8
- * are written as U+FFFD so the output is always valid JSON. Returns 0 or -1
- * on out of memory. */
+ * are written as U+FFFD so the output is always valid JSON (JSON_ASCII:
+ * as \ufffd), unless flags has JSON_BYTES and not JSON_ASCII. Returns 0 or
+ * -1 on out of memory. */
 int json_write_string(json_buf *b, const char *s, size_t n, int flags);
 /* Appends a float: NaN and infinities as null; otherwise the shortest text
  * that reads back to the same double ("1.0", "0.1", "1e+300"), or with
@@ -132,6 +141,19 @@ int json_write(json_buf *b, const json_value *v, int flags);
  * non-ASCII characters in strings escaped when flags has JSON_ASCII;
  * otherwise copies it. Returns 0 or -1. */
 int json_write_text(json_buf *b, const char *s, size_t n, int flags);
+
+/* The canonical form of JSON (request bodies and response-cache keys): object
+ * keys sorted bytewise, floats that hold an integer within int64 written as
+ * integers, NaN and infinities as null, other floats as json_fmt_double,
+ * strings as json_write_string with flags 0. Writing canonical text again
+ * gives the same bytes. */
+/* Appends d in canonical form. Returns 0 or -1 on out of memory. */
+int json_write_canon_double(json_buf *b, double d);
+/* Appends v in canonical form. Returns 0 or -1 on out of memory. */
+int json_write_canonical(json_buf *b, const json_value *v);
+/* Compares a[0..an) and b[0..bn) bytewise, a shorter prefix first: the
+ * order of canonical object keys. Returns <0, 0 or >0. */
+int json_key_cmp(const char *a, size_t an, const char *b, size_t bn);
 
 /* Formats d as the shortest decimal text that reads back exactly, with a
  * ".0" added to whole numbers ("1.0", "2.5", "1e+20", "nan", "inf", "-inf").

@@ -3,6 +3,7 @@
 EVALUA_MODULE(cachedb)
 EVALUA_MODULE(plot_pl) /* engine/lplot.c: require "evalua.plot_pl" (= evalua.plot.pl) */
 EVALUA_MODULE(store)
+EVALUA_MODULE(json)     /* engine/ljson.c: the JSON codec (encode, canonical, decode) */
 EVALUA_MODULE(toxicity)
 EVALUA_MODULE(text)     /* engine/ltext.c: readability, ROUGE, stemmer */
 EVALUA_MODULE(table)    /* engine/ltable.c: columnar tables */

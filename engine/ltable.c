@@ -9,13 +9,12 @@
 #include "lua.h"
 
 #include "json.h"
+#include "ljson.h"
 #include "linit.h"
 #include "ltable.h"
 #include "table.h"
 
 #define MT "evalua.table"
-#define BUFMT "evalua.table.buf"
-#define TREEMT "evalua.table.tree"
 
 typedef struct {
   tbl *t;
@@ -53,28 +52,6 @@ static int t_gc(lua_State *L)
   return 0;
 }
 
-/* scratch buffers and JSON trees anchored in userdata, so a Lua error in
- * the middle of a conversion frees them */
-static json_buf *newbuf(lua_State *L)
-{
-  json_buf *b = lua_newuserdatauv(L, sizeof *b, 0);
-  memset(b, 0, sizeof *b);
-  luaL_setmetatable(L, BUFMT);
-  return b;
-}
-
-static int buf_gc(lua_State *L)
-{
-  json_buf_free(luaL_checkudata(L, 1, BUFMT));
-  return 0;
-}
-
-static int tree_gc(lua_State *L)
-{
-  json_value_free(luaL_checkudata(L, 1, TREEMT));
-  return 0;
-}
-
 static int raise(lua_State *L, const char *msg)
 {
   lua_pushstring(L, msg);
@@ -83,49 +60,13 @@ static int raise(lua_State *L, const char *msg)
 
 /* ---- Lua values <-> cells ---- */
 
-static void push_tree(lua_State *L, const json_value *v)
-{
-  luaL_checkstack(L, 4, "nested JSON too deep");
-  switch (v->kind) {
-  case JSON_NULL: lua_pushnil(L); break;
-  case JSON_FALSE: lua_pushboolean(L, 0); break;
-  case JSON_TRUE: lua_pushboolean(L, 1); break;
-  case JSON_INT: lua_pushinteger(L, (lua_Integer)v->u.i); break;
-  case JSON_FLOAT: lua_pushnumber(L, v->u.d); break;
-  case JSON_STRING: lua_pushlstring(L, v->u.str.s, v->u.str.len); break;
-  case JSON_ARRAY:
-    lua_createtable(L, (int)(v->u.c.n < 1u << 30 ? v->u.c.n : 0), 0);
-    for (size_t i = 0; i < v->u.c.n; i++) {
-      push_tree(L, &v->u.c.items[i]);
-      lua_rawseti(L, -2, (lua_Integer)i + 1);
-    }
-    break;
-  case JSON_OBJECT:
-    lua_createtable(L, 0, (int)(v->u.c.n < 1u << 30 ? v->u.c.n : 0));
-    for (size_t i = 0; i < v->u.c.n; i++) {
-      if (v->u.c.items[i].kind == JSON_NULL) continue;
-      lua_pushlstring(L, v->u.c.keys[i].s, v->u.c.keys[i].len);
-      push_tree(L, &v->u.c.items[i]);
-      lua_rawset(L, -3);
-    }
-    break;
-  }
-}
-
 static void push_json(lua_State *L, const char *s, size_t n)
 {
-  json_value *v = lua_newuserdatauv(L, sizeof *v, 0);
-  memset(v, 0, sizeof *v);
-  luaL_setmetatable(L, TREEMT);
-  char err[200];
-  if (json_parse(s, n, v, err, sizeof err) < 0) { /* cannot happen for text the table made */
-    lua_pop(L, 1);
+  if (!json_utf8_valid(s, n, NULL)) { /* cannot happen for text the table made */
     lua_pushlstring(L, s, n);
     return;
   }
-  push_tree(L, v);
-  json_value_free(v); /* now, not at the box's collection (its __gc is then a no-op) */
-  lua_remove(L, -2);
+  ljson_push_text(L, s, n, 0, "table");
 }
 
 static void push_cell(lua_State *L, const tbl *t, size_t r, size_t c)
@@ -180,123 +121,6 @@ static void check_storable(lua_State *L, int idx, const char *api, const char *c
     luaL_error(L, "%s: column \"%s\" row %I: cannot store a %s", api, col, row, luaL_typename(L, idx));
 }
 
-static int cmp_str(const void *a, const void *b)
-{
-  return strcmp(*(const char *const *)a, *(const char *const *)b);
-}
-
-static void tojson(lua_State *L, int idx, json_buf *b, int depth, const char *api);
-
-static void tojson_value(lua_State *L, int idx, json_buf *b, int depth, const char *api)
-{
-  char num[24];
-  switch (lua_type(L, idx)) {
-  case LUA_TNIL: json_buf_put(b, "null", 4); break;
-  case LUA_TBOOLEAN:
-    if (lua_toboolean(L, idx)) json_buf_put(b, "true", 4);
-    else json_buf_put(b, "false", 5);
-    break;
-  case LUA_TNUMBER:
-    if (lua_isinteger(L, idx)) json_buf_put(b, num, json_fmt_int(num, (int64_t)lua_tointeger(L, idx)));
-    else json_write_double(b, (double)lua_tonumber(L, idx), 0);
-    break;
-  case LUA_TSTRING: {
-    size_t n;
-    const char *s = lua_tolstring(L, idx, &n);
-    json_write_string(b, s, n, 0);
-    break;
-  }
-  case LUA_TTABLE: tojson(L, idx, b, depth + 1, api); break;
-  case LUA_TLIGHTUSERDATA:
-    if (lua_touserdata(L, idx) == NULL) { json_buf_put(b, "null", 4); break; } /* cjson.null */
-    /* fall through */
-  default:
-    luaL_error(L, "%s: cannot store a %s inside a nested value", api, luaL_typename(L, idx));
-  }
-}
-
-/* a Lua table as JSON: a list when its keys are 1..n (or 1..t.n with a
- * field n), else an object with sorted keys; {} is [] */
-static void tojson(lua_State *L, int idx, json_buf *b, int depth, const char *api)
-{
-  idx = lua_absindex(L, idx);
-  if (depth > 100) luaL_error(L, "%s: nested value deeper than 100 levels (a cycle?)", api);
-  luaL_checkstack(L, 6, "nested value too deep");
-  lua_Integer count = 0, maxk = 0, nfield = -1;
-  int onlyints = 1;
-  lua_pushnil(L);
-  while (lua_next(L, idx)) {
-    lua_pop(L, 1);
-    count++;
-    if (lua_type(L, -1) == LUA_TNUMBER && lua_isinteger(L, -1) && lua_tointeger(L, -1) >= 1) {
-      if (lua_tointeger(L, -1) > maxk) maxk = lua_tointeger(L, -1);
-    } else if (lua_type(L, -1) == LUA_TSTRING && strcmp(lua_tostring(L, -1), "n") == 0) {
-      lua_rawget(L, idx); /* replaces the key; restore it below */
-      if (lua_isinteger(L, -1)) nfield = lua_tointeger(L, -1);
-      else onlyints = 0;
-      lua_pop(L, 1);
-      lua_pushstring(L, "n");
-    } else onlyints = 0;
-  }
-  if (onlyints && nfield >= 0 && nfield < maxk) onlyints = 0;
-  lua_Integer n = nfield >= 0 ? nfield : maxk;
-  if (onlyints && (nfield >= 0 || count == maxk) && n <= (lua_Integer)1 << 31) {
-    json_buf_putc(b, '[');
-    for (lua_Integer i = 1; i <= n; i++) {
-      if (i > 1) json_buf_putc(b, ',');
-      lua_rawgeti(L, idx, i);
-      tojson_value(L, -1, b, depth, api);
-      lua_pop(L, 1);
-    }
-    json_buf_putc(b, ']');
-    return;
-  }
-  /* object: gather the keys as strings in a list (anchoring them), sort */
-  lua_createtable(L, (int)count, 0); /* [keys] */
-  int keys = lua_gettop(L);
-  lua_Integer k = 0;
-  lua_pushnil(L);
-  while (lua_next(L, idx)) {
-    lua_pop(L, 1);
-    if (lua_type(L, -1) == LUA_TSTRING) lua_pushvalue(L, -1);
-    else if (lua_type(L, -1) == LUA_TNUMBER) {
-      lua_pushvalue(L, -1);
-      luaL_tolstring(L, -1, NULL);
-      lua_remove(L, -2);
-    } else luaL_error(L, "%s: cannot store a table with %s keys", api, luaL_typename(L, -1));
-    lua_rawseti(L, keys, ++k);
-  }
-  const char **names = lua_newuserdatauv(L, (size_t)(k ? k : 1) * sizeof *names, 0);
-  for (lua_Integer i = 1; i <= k; i++) {
-    lua_rawgeti(L, keys, i);
-    names[i - 1] = lua_tostring(L, -1); /* anchored by the keys list */
-    lua_pop(L, 1);
-  }
-  qsort(names, (size_t)k, sizeof *names, cmp_str);
-  json_buf_putc(b, '{');
-  for (lua_Integer i = 0; i < k; i++) {
-    if (i) json_buf_putc(b, ',');
-    json_write_string(b, names[i], strlen(names[i]), 0);
-    json_buf_putc(b, ':');
-    lua_pushstring(L, names[i]);
-    if (lua_rawget(L, idx) == LUA_TNIL) { /* a number key */
-      lua_pop(L, 1);
-      lua_Integer ik;
-      char *end;
-      ik = (lua_Integer)strtoll(names[i], &end, 10);
-      if (*end == '\0') lua_rawgeti(L, idx, ik);
-      else {
-        lua_pushnumber(L, strtod(names[i], NULL));
-        lua_rawget(L, idx);
-      }
-    }
-    tojson_value(L, -1, b, depth, api);
-    lua_pop(L, 1);
-  }
-  json_buf_putc(b, '}');
-  lua_pop(L, 2); /* names, keys */
-}
-
 /* stores the Lua value at idx into cell (r, c); api/what name it in errors */
 static void set_cell(lua_State *L, tbl *t, size_t r, size_t c, int idx, const char *api)
 {
@@ -316,8 +140,10 @@ static void set_cell(lua_State *L, tbl *t, size_t r, size_t c, int idx, const ch
     break;
   }
   case LUA_TTABLE: {
-    json_buf *b = newbuf(L);
-    tojson(L, idx, b, 0, api);
+    json_buf *b = ljson_newbuf(L);
+    ljson_opts o = ljson_cell;
+    o.api = api;
+    ljson_write(L, idx, b, &o);
     if (b->oom) rc = -1;
     else rc = tbl_set_json(t, r, c, b->p, b->len);
     json_buf_free(b);
@@ -1118,7 +944,7 @@ static int m_write(lua_State *L)
 static int to_string(lua_State *L, tbl_format f, int flags, const char *api)
 {
   tbl *t = ltable_check(L, 1);
-  json_buf *b = newbuf(L);
+  json_buf *b = ljson_newbuf(L);
   size_t n;
   char *s = tbl_write_string(t, f, flags, &n);
   if (!s) return luaL_error(L, "%s: out of memory", api);
@@ -1162,7 +988,7 @@ static int m_tostring(lua_State *L)
     lua_pop(L, 2);
     if (!h->t) return luaL_error(L, "tostring: the table was closed"); /* by an __index above */
   }
-  json_buf *b = newbuf(L);
+  json_buf *b = ljson_newbuf(L);
   char *s = tbl_preview(h->t, rows > 0 ? (size_t)rows : 20, width > 0 ? (size_t)width : 50);
   if (!s) return luaL_error(L, "tostring: out of memory");
   b->p = s;
@@ -1201,16 +1027,6 @@ int luaopen_evalua_table(lua_State *L)
     luaL_setfuncs(L, metamethods, 0);
     luaL_newlib(L, methods);
     lua_setfield(L, -2, "__index");
-  }
-  lua_pop(L, 1);
-  if (luaL_newmetatable(L, BUFMT)) {
-    lua_pushcfunction(L, buf_gc);
-    lua_setfield(L, -2, "__gc");
-  }
-  lua_pop(L, 1);
-  if (luaL_newmetatable(L, TREEMT)) {
-    lua_pushcfunction(L, tree_gc);
-    lua_setfield(L, -2, "__gc");
   }
   lua_pop(L, 1);
   luaL_newlib(L, funcs);

@@ -4,6 +4,7 @@
 -- The response body and its usage are stored in SQLite (evalua.cachedb);
 -- nothing that identifies the caller's account is ever written.
 local cjson = require "cjson"
+local json = require "evalua.json"
 local core = require "evalua.core"
 local config = require "evalua.config"
 local common = require "evalua.providers.common"
@@ -14,60 +15,10 @@ local KEY_VERSION = "evalua-cache-v2"
 
 -- ---------------------------------------------------------------- keys
 
-local function canon(v, out)
-  local t = type(v)
-  if v == nil or v == cjson.null then
-    out[#out + 1] = "null"
-  elseif t == "boolean" then
-    out[#out + 1] = v and "true" or "false"
-  elseif t == "number" then
-    if v ~= v or v == math.huge or v == -math.huge then
-      out[#out + 1] = "null"
-    elseif math.type(v) == "integer" or (v == math.floor(v) and math.abs(v) < 2 ^ 53) then
-      out[#out + 1] = string.format("%d", math.tointeger(v) or math.floor(v))
-    else
-      out[#out + 1] = string.format("%.17g", v)
-    end
-  elseif t == "string" then
-    out[#out + 1] = string.format("%q", v)
-  elseif t == "table" then
-    local n = #v
-    local count = 0
-    for _ in pairs(v) do count = count + 1 end
-    if count > 0 and count == n then
-      out[#out + 1] = "["
-      for i = 1, n do
-        if i > 1 then out[#out + 1] = "," end
-        canon(v[i], out)
-      end
-      out[#out + 1] = "]"
-    else
-      local keys = {}
-      for k in pairs(v) do keys[#keys + 1] = tostring(k) end
-      table.sort(keys)
-      out[#out + 1] = "{"
-      for i, k in ipairs(keys) do
-        if i > 1 then out[#out + 1] = "," end
-        out[#out + 1] = string.format("%q", k)
-        out[#out + 1] = ":"
-        local val = v[k]
-        if val == nil then val = v[tonumber(k)] end
-        canon(val, out)
-      end
-      out[#out + 1] = "}"
-    end
-  else
-    out[#out + 1] = string.format("%q", tostring(v))
-  end
-end
-
--- A stable text for any JSON-like value: sorted keys, integral numbers
--- without a fraction, strings quoted the same way every time.
-function M.canonical(v)
-  local out = {}
-  canon(v, out)
-  return table.concat(out)
-end
+-- A stable text for any JSON-like value (json.canonical, in C): sorted
+-- keys, integral numbers without a fraction, the form cachedb.canonical_json
+-- gives JSON text, so a table body and its encoded text share one key.
+M.canonical = json.canonical
 
 -- Header names that never take part in a key: credentials, account
 -- identifiers and transport details.
@@ -96,7 +47,7 @@ end
 local cachedb = require "evalua.cachedb"
 
 local function canonical_body(body)
-  if type(body) == "table" then return M.canonical(body) end
+  if type(body) == "table" then return json.canonical(body) end
   if type(body) ~= "string" then return "" end
   return cachedb.canonical_json(body) or body -- a non-JSON body is hashed as sent
 end

@@ -105,7 +105,7 @@ h.case("from: errors", function()
   h.raises('from: column "a" must be a list, got number', T.from, { a = 5 })
   local cyc = {}
   cyc[1] = cyc
-  h.raises("from: nested value deeper than 100 levels (a cycle?)", T.from, { a = { cyc } })
+  h.raises("from: nesting deeper than 100 levels (a cycle?)", T.from, { a = { cyc } })
 end)
 
 h.case("from_rows and new", function()

@@ -14,9 +14,9 @@ function M.decode(text)
   return v
 end
 
-function M.encode(v)
-  return cjson.encode(v)
-end
+-- The one encoder of request bodies: canonical JSON (evalua.json, in C),
+-- byte-identical across processes; its text is what the cache key hashes.
+M.encode = require("evalua.json").canonical
 
 -- Integer value of a JSON number (cjson decodes numbers as floats), or nil.
 function M.int(v)

@@ -1,7 +1,8 @@
--- evalua.json: a JSON writer and reader for values that must round-trip
--- exactly (the run store's cells and tables) and for MLflow's table format.
+-- json_oracle.lua: the pure-Lua JSON writer and reader evalua.json had
+-- before it moved to C (engine/ljson.c over engine/json.c), kept as the test
+-- oracle the C codec is checked against (tests/lua/test_json.lua).
 -- cjson 2.1 writes at most 14 significant digits and reads every number as
--- a float; this module writes the shortest text that reads back to the same
+-- a float; this writes the shortest text that reads back to the same
 -- double, keeps integers apart from floats, and can write \uXXXX escapes and
 -- numbers with a fixed number of decimals.
 --   json.encode(value [, { ascii = true, decimals = 10, strict = true }]) -> string
@@ -253,16 +254,11 @@ decode_value = function(s, i)
   end
 end
 
--- The same reader in C (evalua.store.json_decode) when the host has it;
--- this Lua one stays for hosts without it and as its reference.
-function M.decode_lua(s)
+function M.decode(s)
   local v, i = decode_value(s, 1)
   i = skip(s, i)
   if i <= #s then json_error(s, i, "trailing text") end
   return v
 end
-
-local ok, store = pcall(require, "evalua.store")
-M.decode = ok and type(store) == "table" and store.json_decode or M.decode_lua
 
 return M
