@@ -38,6 +38,14 @@ static const char usage_text[] =
   "  --min-effect X             smallest difference that counts as a regression\n"
   "  --dev                      load the Lua library from the source tree\n"
   "  -e CODE                    run CODE (several may be given)\n"
+  "  -h, --help                 this help ('evalua COMMAND --help' for a command)\n"
+  "\n"
+  "examples:\n"
+  "  evalua run --concurrency 8 scripts/translation.lua\n"
+  "  evalua score --data answers.csv --predictions answer --model-type text\n"
+  "  evalua report RUN_ID -o report.html\n";
+
+static const char commands_text[] =
   "\n"
   "commands:\n";
 
@@ -52,10 +60,42 @@ static int is_exit_object(lua_State *L, int idx, int *code)
   return isnum;
 }
 
+static int subcommand_running = 0; /* errors of a subcommand: sub_msghandler first */
+
+/* A subcommand's error: a message an API raised about its input ("read:
+ * x.txt: unknown file type", "evaluate: unknown model_type 'qa'") is one line
+ * and exit 2, with the "file.lua:N: " position dropped; a Lua runtime error
+ * ("attempt to index a nil value", a stack overflow) is a bug and keeps its
+ * traceback (msghandler). */
+static int sub_msghandler(lua_State *L)
+{
+  if (lua_type(L, 1) != LUA_TSTRING) return 0;
+  const char *msg = lua_tostring(L, 1);
+  for (;;) { /* skip "chunk.lua:N: " prefixes */
+    const char *colon = strchr(msg, ':');
+    if (!colon || colon - msg < 4 || strncmp(colon - 4, ".lua", 4) != 0 || strchr(msg, ' ') < colon) break;
+    const char *d = colon + 1;
+    while (*d >= '0' && *d <= '9') d++;
+    if (d == colon + 1 || d[0] != ':' || d[1] != ' ') break;
+    msg = d + 2;
+  }
+  if (strncmp(msg, "attempt to ", 11) == 0 || strstr(msg, "stack overflow") ||
+      strstr(msg, "not enough memory"))
+    return 0; /* a bug: msghandler adds the traceback */
+  const char *nl = strchr(msg, '\n');
+  lua_createtable(L, 0, 2);
+  lua_pushlstring(L, msg, nl ? (size_t)(nl - msg) : strlen(msg));
+  lua_setfield(L, -2, "msg");
+  lua_pushinteger(L, 2);
+  lua_setfield(L, -2, "code");
+  return 1;
+}
+
 static int msghandler(lua_State *L)
 {
   int code;
   if (is_exit_object(L, 1, &code)) return 1; /* no traceback for usage errors */
+  if (subcommand_running && sub_msghandler(L)) return 1;
   const char *msg = lua_tostring(L, 1);
   if (msg == NULL) {
     if (luaL_callmeta(L, 1, "__tostring") && lua_type(L, -1) == LUA_TSTRING) return 1;
@@ -119,6 +159,7 @@ static int is_subcommand(const char *name)
 static void print_help(lua_State *L)
 {
   fputs(usage_text, stdout);
+  fputs(commands_text, stdout);
   for (size_t i = 0; i < embed_table_len; i++) {
     const char *n = embed_table[i].name;
     const char *pre = "lua/evalua/cli/";
@@ -178,7 +219,7 @@ static int parse_args(lua_State *L, struct cli *c)
     if (a[0] != '-' || strcmp(a, "-") == 0) break;
     if (strcmp(a, "--") == 0) { i++; break; }
     const char *field = valued_field(a);
-    if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) c->help = 1;
+    if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) c->help = seen_run ? 2 : 1;
     else if (strcmp(a, "--version") == 0 || strcmp(a, "-v") == 0) c->version = 1;
     else if (strcmp(a, "--no-cache") == 0) { lua_pushboolean(L, 0); lua_setfield(L, fu - 1, "cache"); }
     else if (strcmp(a, "--offline") == 0) { lua_pushboolean(L, 1); lua_setfield(L, fu - 1, "offline"); }
@@ -238,7 +279,7 @@ static int parse_args(lua_State *L, struct cli *c)
   if (i < c->argc) {
     c->script = i;
     c->subcommand = !seen_run && is_subcommand(c->argv[i]);
-  } else if (seen_run) {
+  } else if (seen_run && !c->help) {
     return usage_error("%s", "'run' needs a script");
   }
   return 0;
@@ -327,7 +368,10 @@ static int run_subcommand(lua_State *L, struct cli *c, int *code)
     lua_pushstring(L, c->argv[i]);
     lua_rawseti(L, -2, i - c->script);
   }
-  if (docall(L, 1, 1, code) != LUA_OK) return 0;
+  subcommand_running = 1;
+  int st = docall(L, 1, 1, code);
+  subcommand_running = 0;
+  if (st != LUA_OK) return 0;
   if (lua_isnumber(L, -1)) {
     lua_Number d = lua_tonumber(L, -1); /* an exit status: 0..255, anything else is a failure */
     *code = d >= 0 && d <= 255 ? (int)d : 1;
@@ -370,7 +414,10 @@ static int pmain(lua_State *L)
     return 0;
   }
   if (c->help) {
-    print_help(L);
+    /* evalua --help [COMMAND]; evalua run --help (the flags and examples of a
+     * run). A --help after a command's name is the command's own. */
+    if (c->help == 2 || (c->script && !c->subcommand)) fputs(usage_text, stdout);
+    else print_help(L);
     return 0;
   }
   if (c->script == 0 && c->nexec == 0) {

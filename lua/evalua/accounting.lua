@@ -155,7 +155,11 @@ end
 
 -- Records a request counted but not sent (--dry-run) with its estimated
 -- prompt tokens.
-function M.record_dry(provider, model, prompt_tokens)
+function M.record_dry(provider, model, prompt_tokens, cached)
+  if cached then -- served from the response cache: free, nothing to send
+    dry.cached = (dry.cached or 0) + 1
+    return
+  end
   dry.requests = dry.requests + 1
   dry.prompt_tokens = dry.prompt_tokens + prompt_tokens
   local cost = M.cost(model, prompt_tokens, 0)
@@ -212,7 +216,7 @@ function M.snapshot(before)
     end
   end
   total.dry_run = { requests = dry.requests, prompt_tokens = dry.prompt_tokens,
-    cost_usd = dry.cost_usd, unpriced = du }
+    cost_usd = dry.cost_usd, unpriced = du, cached = dry.cached or 0 }
   return total
 end
 
@@ -232,9 +236,12 @@ end
 -- Under --dry-run: "dry run: N requests, ~T prompt tokens, est. cost $X".
 function M.summary_line()
   local s = M.snapshot()
-  if config.dry_run or s.dry_run.requests > 0 then
+  if config.dry_run or s.dry_run.requests > 0 or s.dry_run.cached > 0 then
     local line = string.format("dry run: %d requests, ~%d prompt tokens, est. cost %s",
       s.dry_run.requests, s.dry_run.prompt_tokens, money(s.dry_run.cost_usd))
+    if s.dry_run.cached > 0 then
+      line = line .. string.format("; %d more answered by the cache (free)", s.dry_run.cached)
+    end
     if #s.dry_run.unpriced > 0 then
       line = line .. " (unpriced: " .. table.concat(s.dry_run.unpriced, ", ") .. ")"
     end

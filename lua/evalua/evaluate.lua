@@ -416,6 +416,7 @@ end
 function M._run(opts, ctx, run, results, all, n)
   local data, features = ctx.data, ctx.features
   local predictions_name = ctx.predictions_name
+  if config.print_prompt then config.print_prompt.rows = math.max(config.print_prompt.rows, n) end
   -- the rows this process computes: all of them, or one shard's (--shard i/n)
   ctx.rows = {}
   if run and config.shard then
@@ -454,6 +455,9 @@ function M._run(opts, ctx, run, results, all, n)
         end
       end
       local ok_model, p, errs = pcall(run_model, opts.model, sub, #todo, predictions_name, opts.inference_params)
+      if config.print_prompt then -- judge --print-prompt: uncached rows get a placeholder
+        ok_model, p, errs = true, require("evalua.cli.judge").fill_predictions(ok_model, p, errs, todo)
+      end
       if models_ok then models.on_row = nil end
       if not ok_model then error(p, 0) end
       for k, i in ipairs(todo) do

@@ -72,11 +72,6 @@ function M.send(call)
     args.base_url = pool.key_url
   end
   local req = adapter.build_request(args)
-  if config.dry_run then
-    accounting.record_dry(call.provider, call.model,
-      accounting.estimate_tokens(args.messages or args.prompt))
-    return nil, "dry run"
-  end
   local cache = require "evalua.cache"
   local key
   if cache.enabled() then
@@ -86,11 +81,18 @@ function M.send(call)
       local text, usage, detail = adapter.parse_response({ status = 200, headers = {}, body = body }, req)
       if text ~= nil then
         if detail then detail.cached = true end
+        -- a dry run replays the cache too: a cached answer costs nothing
+        if config.dry_run then accounting.record_dry(call.provider, call.model, 0, true) end
         accounting.record{ provider = call.provider, model = call.model, usage = usage, cached = true }
         return text, usage, detail
       end
       -- an entry that no longer parses is ignored and replaced below
     end
+  end
+  if config.dry_run then
+    accounting.record_dry(call.provider, call.model,
+      accounting.estimate_tokens(args.messages or args.prompt))
+    return nil, "dry run"
   end
   if config.offline then
     local msg = string.format("%s: offline and no cached response for %s %s at %s (last message: %q)",

@@ -53,6 +53,19 @@ function M.write_file(path, data)
   return true
 end
 
+-- A command's --help: when args (before a "--") hold --help or -h, prints
+-- usage on stdout and returns true (the command then exits 0).
+function M.help(args, usage)
+  for _, a in ipairs(args) do
+    if a == "--" then break end
+    if a == "--help" or a == "-h" then
+      io.stdout:write(usage, usage:sub(-1) == "\n" and "" or "\n")
+      return true
+    end
+  end
+  return false
+end
+
 -- Parses flags of a subcommand. spec maps "--name" to "flag" (boolean),
 -- "value" (one string), or "list" (repeatable); returns opts, positional.
 -- Unknown flags and missing values are usage errors naming the command.

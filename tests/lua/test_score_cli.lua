@@ -68,10 +68,10 @@ h.case("usage errors exit 2 with one line", function()
   h.eq(code, 2) h.eq(err, "evalua: score: unknown option '--bogus'\n")
 end)
 
-h.case("a missing predictions column is a clear failure", function()
+h.case("a missing predictions column is a usage error (exit 2, one line)", function()
   local code, _, err = score({ "--data", d .. "/preds.jsonl", "--predictions", "nope", "--metrics", "token_count" })
-  h.eq(code, 1)
-  assert(err:find("evaluate: predictions column 'nope' not found; columns: question, text, truth", 1, true), err)
+  h.eq(code, 2)
+  h.eq(err, "evalua: score: --predictions: no column 'nope' in " .. d .. "/preds.jsonl (columns: question, text, truth)\n")
 end)
 
 h.done()

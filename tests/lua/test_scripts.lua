@@ -116,10 +116,11 @@ h.case("evalua judge --print-prompt shows the judge prompt without sending it", 
   h.eq(code, 0, "exit: " .. err)
   assert(out:find("===== cultural_sensitivity, row 2 =====", 1, true), out)
   assert(out:find("Model input:\nSpill the beans.", 1, true), out)
-  assert(out:find("Model output:\nRevela el secreto.", 1, true), out)
-  h.eq(ts:stats().requests, 4, "only the model requests")
+  -- nothing cached yet: the model is not asked, its output is a placeholder
+  assert(out:find("Model output:\n<model output of row 2: not cached, not sent>", 1, true), out)
+  h.eq(ts:stats().requests, 0, "no model or judge request")
   h.eq(h.read(d .. "/e.db"), nil, "no run stored")
-  assert(not out:find("Cultural Sensitivity Score", 1, true), "the script's prints go to stderr")
+  assert(not out:find("Cultural Sensitivity Score", 1, true), "the script's prints are swallowed")
   ts:stop()
 end)
 

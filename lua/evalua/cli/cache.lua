@@ -6,6 +6,16 @@ local config = require "evalua.config"
 
 local M = { summary = "response cache: stats (entries, size, hits of recent runs) or clear" }
 
+local USAGE = [[
+usage: evalua cache [stats | clear] [--cache PATH] [--json]
+  stats         entries, size on disk and the hits of recent runs (the default)
+  clear         delete every cached response
+  --cache PATH  the cache file (default ~/.cache/evalua/cache.db; also before 'cache')
+  --json        print stats as JSON
+examples:
+  evalua cache stats
+  evalua cache clear --cache /tmp/evalua-cache.db]]
+
 local function human(n)
   if n >= 1024 * 1024 then return string.format("%.1f MiB", n / 1048576) end
   if n >= 1024 then return string.format("%.1f KiB", n / 1024) end
@@ -13,6 +23,7 @@ local function human(n)
 end
 
 function M.main(args)
+  if util.help(args, USAGE) then return 0 end
   local opts, pos = util.parse_args("cache", args, { ["--cache"] = "value", ["--json"] = "flag" })
   if opts.cache then config.cache_path = opts.cache end
   local cmd = pos[1] or "stats"

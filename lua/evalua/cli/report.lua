@@ -11,7 +11,10 @@ usage: evalua report RUN [-o report.html]        one run
   -o FILE    where to write the page (default report.html; report-compare.html for two)
   --no-plots leave the charts out
   --max-rows N  show at most N rows of the run's table or of the flips (default 5000; 0 = all)
-  --store    the run store (as the global --store flag)]]
+  --store    the run store (as the global --store flag)
+examples:
+  evalua report translation -o translation.html
+  evalua report gpt-4o gpt-4o-mini -o compare.html]]
 
 -- Loads a run and its results table through the store's reading API.
 local function load(tracking, ref)
@@ -30,6 +33,7 @@ local function load(tracking, ref)
 end
 
 function M.main(args)
+  if util.help(args, USAGE) then return 0 end
   local opts, pos = util.parse_args("report", args, {
     ["-o"] = "value", ["--out"] = "value", ["--no-plots"] = "flag", ["--store"] = "value", ["--max-rows"] = "value",
     ["-h"] = "flag", ["--help"] = "flag",

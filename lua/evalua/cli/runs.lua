@@ -23,7 +23,19 @@ usage: evalua runs list [--experiment E] [--status S] [--limit N] [--json]
                            [--resamples B] [--seed N] [--table NAME]
        evalua runs push RUN [--mlflow URL] [--experiment NAME]   (to an MLflow tracking server)
        evalua runs delete RUN [RUN ...]
-RUN: a run id, a unique id prefix, or a run name]]
+RUN: a run id, a unique id prefix, or a run name
+  --json                 the same data as JSON (list, show, compare)
+  --store PATH           the run store (default ./evalua.db or $EVALUA_STORE)
+  --format F             export format: csv, jsonl or mlflow-json
+  --table NAME           the result table to export or compare (default eval_results_table)
+  --fail-on-regression   compare: exit 1 when a metric got significantly worse
+  --min-effect X         compare: the smallest difference that counts as a regression
+  --resamples B, --seed N  compare: the paired bootstrap (default 2000 resamples, seed 42)
+examples:
+  evalua runs list --limit 5
+  evalua runs show translation
+  evalua runs compare gpt-4o gpt-4o-mini --fail-on-regression
+  evalua runs export translation --format mlflow-json -o eval_results_table.json]]
 
 local function tracking() return require "evalua.tracking" end
 

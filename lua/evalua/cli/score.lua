@@ -16,7 +16,14 @@ usage: evalua score --data FILE --predictions COL [--targets COL] [--inputs COL]
   --metrics      metrics to compute besides the model type's defaults: built-in
                  names (token_count, toxicity, rouge1, precision_at_5, ...) or
                  metric packs (a name in metrics/ or a path to a .lua file)
-  --out          write the per-row table (.csv, .jsonl or .json split orient)]]
+  --out          write the per-row table (.csv, .jsonl or .json split orient)
+  --retriever-k  k of the retriever metrics (default 3)
+A column that is not in the file, or an unknown model type or metric, is an
+error (exit 2).
+examples:
+  evalua score --data answers.csv --predictions answer --model-type text
+  evalua score --data qa.jsonl --predictions answer --targets truth \
+               --model-type question-answering --metrics rougeL --out scored.csv]]
 
 -- JSON object of name -> number with sorted keys, one per line; numbers
 -- exact (the shortest text that reads back), NaN and infinities as null.
@@ -50,6 +57,7 @@ local function metric_by_name(name)
 end
 
 function M.main(args)
+  if util.help(args, USAGE) then return 0 end
   local opts, pos = util.parse_args("score", args, {
     ["--data"] = "value", ["--predictions"] = "value", ["--targets"] = "value",
     ["--inputs"] = "value", ["--model-type"] = "value", ["--metrics"] = "value",
@@ -62,6 +70,13 @@ function M.main(args)
   local f = io.open(opts.data, "rb")
   if not f then util.usage("score: cannot open '" .. opts.data .. "'") end
   f:close()
+  local defaults_by_type = require("evalua.evaluate").DEFAULT_METRICS
+  if opts.model_type and not defaults_by_type[opts.model_type] then
+    local known = {}
+    for k in pairs(defaults_by_type) do known[#known + 1] = k end
+    table.sort(known)
+    util.usage(string.format("score: unknown --model-type '%s' (known: %s)", opts.model_type, table.concat(known, ", ")))
+  end
   local extra, seen = {}, {}
   if opts.metrics then
     for name in opts.metrics:gmatch("[^,%s]+") do
@@ -98,7 +113,18 @@ function M.main(args)
     end
     extra = keep
   end
-  local data = require("evalua.table").read(opts.data)
+  local ok_read, data = pcall(require("evalua.table").read, opts.data)
+  if not ok_read then util.usage("score: " .. tostring(data):gsub("^.-%.lua:%d+: ", "")) end
+  -- every column named on the command line must be in the file
+  local have = {}
+  for _, c in ipairs(data:columns()) do have[c] = true end
+  for _, flag in ipairs { "predictions", "targets", "inputs" } do
+    local col = opts[flag]
+    if col and not have[col] then
+      util.usage(string.format("score: --%s: no column '%s' in %s (columns: %s)", flag, col, opts.data,
+        table.concat(data:columns(), ", ")))
+    end
+  end
   local results = require("evalua.evaluate").evaluate{
     data = data, predictions = opts.predictions, targets = opts.targets,
     model_type = opts.model_type, extra_metrics = extra, evaluator_config = ec,

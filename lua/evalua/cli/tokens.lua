@@ -10,11 +10,15 @@ local USAGE = [[
 usage: evalua tokens [--encoding E] [--total] [FILE]
   --encoding  cl100k_base (default, MLflow's token_count) or o200k_base
   --total     print one more line: the sum of all counts
-  FILE        the text to count, one count per line; stdin when absent or -]]
+  FILE        the text to count, one count per line; stdin when absent or -
+examples:
+  evalua tokens prompts.txt
+  printf 'hello world\n' | evalua tokens --encoding o200k_base --total]]
 
 local BATCH = 4096
 
 function M.main(args)
+  if util.help(args, USAGE) then return 0 end
   local opts, pos = util.parse_args("tokens", args,
     { ["--encoding"] = "value", ["--total"] = "flag", ["--help"] = "flag", ["-h"] = "flag" })
   if opts.help or opts.h then
