@@ -366,6 +366,14 @@ function M.evaluate(opts)
 
   local all = default_metrics(model_type, evaluator_config)
   for _, m in ipairs(extra) do all[#all + 1] = m end
+  local latency = require "evalua.metrics.builtin.latency"
+  if latency.wanted(all) then -- timed model calls; its column comes first, as in MLflow
+    ctx.latency = latency
+    local first = {}
+    for _, m in ipairs(all) do if m.kind == "latency" then first[#first + 1] = m end end
+    for _, m in ipairs(all) do if m.kind ~= "latency" then first[#first + 1] = m end end
+    all = first
+  end
   local seen = {}
   for _, m in ipairs(all) do
     if seen[m.key] then fail("metric '%s' is given twice", m.key) end
@@ -428,6 +436,11 @@ function M._run(opts, ctx, run, results, all, n)
   -- predictions
   if opts.model == nil then
     ctx.predictions = column(data, predictions_name)
+    if ctx.latency then -- no model call: 0.0 s a row, as MLflow
+      local z = { n = n }
+      for i = 1, n do z[i] = 0.0 end
+      ctx.other_outputs.latency = z
+    end
   else
     local done = run and run.cells and run:cells("predictions") or {}
     local todo = {}
@@ -454,7 +467,13 @@ function M._run(opts, ctx, run, results, all, n)
           run:put_cell("predictions", todo[k], { value = text, error = e })
         end
       end
-      local ok_model, p, errs = pcall(run_model, opts.model, sub, #todo, predictions_name, opts.inference_params)
+      local ok_model, p, errs
+      if ctx.latency then -- the latency metric: each row's call timed
+        ok_model, p, errs, ctx.latency_todo = pcall(ctx.latency.timed, run_model, opts.model, sub, todo,
+          predictions_name, opts.inference_params)
+      else
+        ok_model, p, errs = pcall(run_model, opts.model, sub, #todo, predictions_name, opts.inference_params)
+      end
       if config.print_prompt then -- judge --print-prompt: uncached rows get a placeholder
         ok_model, p, errs = true, require("evalua.cli.judge").fill_predictions(ok_model, p, errs, todo)
       end
@@ -482,6 +501,11 @@ function M._run(opts, ctx, run, results, all, n)
       end
     end
     ctx.predictions = preds
+    if ctx.latency then
+      local secs = { n = n }
+      for k, i in ipairs(todo) do secs[i] = (ctx.latency_todo or {})[k] end
+      ctx.other_outputs.latency = secs
+    end
     for i, e in pairs(ctx.model_errors) do
       results.errors[#results.errors + 1] = { row = i, error = e }
       warn(results, string.format("model: row %d: %s", i, e))

@@ -403,13 +403,17 @@ local function predict_rows(n, messages_for, chat_fn)
   local sched = require "evalua.sched"
   local preds, errors = { n = n }, {}
   local sink = M.on_row -- set by evaluate: stores each row as it finishes
+  local times = M.row_seconds -- set by the latency metric: each row's call time
+  local clock = require("evalua.core").clock
   local results, raised = sched.map(n, function(i)
     local r
     local messages, merr = messages_for(i)
     if not messages then
       r = { err = merr }
     else
+      local t0 = times and clock()
       local text, err = chat_fn(messages)
+      if times then times[i] = clock() - t0 end
       if text == nil then
         if err == "dry run" then r = { text = "(dry run)" } else r = { err = tostring(err) } end
       else

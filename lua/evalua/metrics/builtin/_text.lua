@@ -130,6 +130,7 @@ end
 -- A retrieval metric: per-row score(retrieved, n_retrieved, truth, n_truth, k).
 function M.retrieval(kind, score, opts)
   local api = kind .. "_at_k"
+  if type(opts) == "number" then opts = { k = opts } end -- precision_at_k(5), as MLflow's factories
   opts = M.check_opts(api, opts, { k = true })
   local k = opts.k or 3
   if math.type(k) ~= "integer" or k < 1 then
@@ -270,6 +271,17 @@ function M.ndcg(pred, np, tgt, nt, k)
   for i = 1, (m < relevant and m or relevant) do idcg = idcg + disc(i) end
   if idcg == 0 then return 0 end
   return dcg / idcg
+end
+
+-- Equality of two typed values as Python's == on numpy object arrays (what
+-- MLflow's exact_match compares): numbers by value (1 == 1.0), a boolean as
+-- 1 or 0 against a number, other types never equal to each other, nil never
+-- equal to anything.
+function M.same_value(a, b)
+  if a == nil or b == nil then return false end
+  if type(a) == "boolean" and type(b) == "number" then a = a and 1 or 0
+  elseif type(b) == "boolean" and type(a) == "number" then b = b and 1 or 0 end
+  return a == b
 end
 
 return M

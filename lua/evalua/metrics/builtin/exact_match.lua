@@ -1,7 +1,9 @@
 -- exact_match: the share of rows whose prediction equals the target exactly
 -- (case- and whitespace-sensitive), as MLflow's exact_match (v1): one
 -- aggregate, logged as exact_match/v1, and no per-row scores. Skipped when
--- there are no targets.
+-- there are no targets. Values compare by type as MLflow's (numpy's) ==
+-- does: 1 equals 1.0 and true equals 1, the string "1" does not equal the
+-- number 1, NaN equals nothing, a missing value matches nothing.
 local metrics = require "evalua.metrics"
 local common = require "evalua.metrics.builtin._text"
 
@@ -21,8 +23,7 @@ return function(opts)
       end
       local hits = 0
       for i = 1, n do
-        local p, t = predictions[i], targets[i]
-        if p ~= nil and p == t then hits = hits + 1 end
+        if common.same_value(predictions[i], targets[i]) then hits = hits + 1 end
       end
       return { aggregate_results = { exact_match = n > 0 and hits / n or 0 / 0 } }
     end,
