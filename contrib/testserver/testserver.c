@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "tsjson.h"
+#include "judges.h"
 
 #define MAX_REQUEST (64u << 20) /* a request larger than this gets 413 */
 #define ECHO_MAX 200             /* bytes of the user message echoed back */
@@ -549,12 +550,27 @@ static void build_reply(const tsj_node *req, enum api api, const char *deploymen
   for (size_t i = 0; i < nrules && !hit; i++)
     if ((!judge || rules[i].judge) && memmem(last.p, last.len, rules[i].match, strlen(rules[i].match)))
       hit = &rules[i];
+  /* judges.c: pairwise prompts, n choices and logprobs of score answers */
+  const char *rft0 = tsj_str(tsj_get(tsj_get(req, "response_format"), "type"));
+  int want_json = rft0 && (!strcmp(rft0, "json_schema") || !strcmp(rft0, "json_object"));
+  /* the judge model takes part, so two judges of one prompt may disagree;
+     so does a seed, so K seeded samples of one prompt differ */
+  const char *jm0 = tsj_str(tsj_get(req, "model"));
+  uint64_t hj0 = jm0 ? fnv1a(h, jm0, strlen(jm0)) : h;
+  const tsj_node *seedn = tsj_get(req, "seed");
+  if (seedn && seedn->type == TSJ_NUM) {
+    long long sv = (long long)seedn->num;
+    hj0 = fnv1a(hj0, &sv, sizeof sv);
+  }
+  int choices = 0;
   if (hit) {
     tsbuf_adds(&text, hit->reply);
+  } else if (!hit && ts_pairwise_reply(prompt.p, prompt.len, want_json, &text)) {
+    /* a pairwise verdict */
+  } else if (judge && api == API_OPENAI && ts_judge_wants_choices(req)) {
+    choices = 1;
   } else if (judge) {
-    /* the judge model takes part, so two judges of one prompt may disagree */
-    const char *jm = tsj_str(tsj_get(req, "model"));
-    uint64_t hj = jm ? fnv1a(h, jm, strlen(jm)) : h;
+    uint64_t hj = hj0;
     int score = (int)(1 + hj % 5);
     char just[160];
     snprintf(just, sizeof just, "deterministic judgement %08llx of a %zu-byte prompt: score %d",
@@ -586,10 +602,18 @@ static void build_reply(const tsj_node *req, enum api api, const char *deploymen
     tsbuf_printf(body, "{\"id\":\"chatcmpl-%016llx\",\"object\":\"chat.completion\","
                  "\"created\":1700000000,\"model\":", (unsigned long long)h);
     tsbuf_json_str(body, model, strlen(model));
+    if (choices) {
+      tsbuf_adds(body, ",\"choices\":");
+      size_t wrote = ts_judge_choices(req, hj0, prompt.len, want_json, body);
+      ctok = (long)(wrote + 3) / 4;
+      tsbuf_printf(body, ",\"usage\":{\"prompt_tokens\":%ld,\"completion_tokens\":%ld,\"total_tokens\":%ld}}",
+                   ptok, ctok, ptok + ctok);
+    } else {
     tsbuf_adds(body, ",\"choices\":[{\"index\":0,\"message\":{\"role\":\"assistant\",\"content\":");
     tsbuf_json_str(body, text.p, text.len);
     tsbuf_printf(body, "},\"logprobs\":null,\"finish_reason\":\"stop\"}],\"usage\":{\"prompt_tokens\":%ld,"
                  "\"completion_tokens\":%ld,\"total_tokens\":%ld}}", ptok, ctok, ptok + ctok);
+    }
   } else {
     tsbuf_printf(body, "{\"id\":\"msg_%016llx\",\"type\":\"message\",\"role\":\"assistant\",\"model\":",
                  (unsigned long long)h);
@@ -927,6 +951,7 @@ static const char usage[] =
   "         [--jitter-ms N] [--seed S] [--fault-rate R] [--faults 429,500,503,reset,stall,\n"
   "         malformed,truncated] [--retry-after S] [--retry-after-ms N] [--stall-ms N]\n"
   "         [--replies FILE.jsonl] [--require-key KEY] [--max-seconds N] [--log FILE]\n"
+  "         [--pairwise longer|first|hash]\n"
   "A loopback OpenAI/Anthropic-compatible server for tests (binds 127.0.0.1).\n"
   "Endpoints: POST /v1/chat/completions, /chat/completions,\n"
   "  /openai/deployments/NAME/chat/completions, /v1/messages; GET /stats[?keys=1];\n"
@@ -948,6 +973,11 @@ static void parse_args(int argc, char **argv)
     else if (!strcmp(a, "--replies")) { opt.replies_file = v; continue; }
     else if (!strcmp(a, "--require-key")) { opt.require_key = v; continue; }
     else if (!strcmp(a, "--log")) { opt.log_file = v; continue; }
+    else if (!strcmp(a, "--pairwise")) {
+      if (!ts_pairwise_mode_ok(v)) die("unknown pairwise judge '%s' (longer, first, hash)", v);
+      ts_pairwise_mode = v;
+      continue;
+    }
     else if (!strcmp(a, "--latency-ms")) opt.latency_ms = strtol(v, &e, 10);
     else if (!strcmp(a, "--jitter-ms")) opt.jitter_ms = strtol(v, &e, 10);
     else if (!strcmp(a, "--stall-ms")) opt.stall_ms = strtol(v, &e, 10);

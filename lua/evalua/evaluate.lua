@@ -132,6 +132,8 @@ local function run_model(model, inputs, n, predictions_name, inference_params)
   return predictions_from(out, n, predictions_name), errs
 end
 
+M._run_model = run_model -- for evalua.compare
+
 -- Resolves the parameters of one metric; returns args or nil, missing-list.
 local function resolve_args(m, ctx)
   local args, missing = {}, {}
@@ -213,6 +215,7 @@ local function results_table(ctx, computed_list)
     local m, mv = entry.metric, entry.value
     if mv.scores then add(m.score_column, mv.scores) end
     if mv.justifications then add(m.justification_column, mv.justifications) end
+    for _, ec in ipairs(mv.extra_columns or {}) do add(ec[1], ec[2]) end
   end
   return tbl().from(cols, { columns = order })
 end

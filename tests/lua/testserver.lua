@@ -39,7 +39,7 @@ local flags = {
   latency_ms = "--latency-ms", jitter_ms = "--jitter-ms", seed = "--seed",
   fault_rate = "--fault-rate", retry_after = "--retry-after",
   retry_after_ms = "--retry-after-ms", stall_ms = "--stall-ms",
-  require_key = "--require-key", max_seconds = "--max-seconds",
+  require_key = "--require-key", max_seconds = "--max-seconds", pairwise = "--pairwise",
 }
 
 -- Starts a server; opts: the flags above, faults (list or "a,b"), replies

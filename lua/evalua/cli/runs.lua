@@ -270,6 +270,8 @@ function M.show(ref, opts)
   section("artifacts", as)
   local ag = require("evalua.agreement").show_lines(t, i.id)
   if #ag > 0 then out[#out + 1] = "agreement" for _, l in ipairs(ag) do out[#out + 1] = l end end
+  local pw = require("evalua.metrics.pairwise").show_lines(t, i.id)
+  if #pw > 0 then out[#out + 1] = "pairwise" for _, l in ipairs(pw) do out[#out + 1] = l end end
   local fs = {}
   for _, k in ipairs(sorted(failures)) do fs[#fs + 1] = { k, num(failures[k]) } end
   for _, e in ipairs(errs) do fs[#fs + 1] = { string.format("row %d", e.row), e.key .. ": " .. one_line(e.error, 100) } end

@@ -71,12 +71,16 @@ over n rows. For row-by-row metrics (score_row), opts may carry:
   done      { [row] = { score=, justification=, failed= } } already computed
   rows      the rows this process may compute (a shard); others stay missing
   on_row    function(row, cell) called as each row finishes (persistence)
+score_row may return a third value, the row's extra values (stored in the
+cell, restored on resume, listed in mv.extras); metric.finish_rows(mv) may
+then set mv.extra_columns = { { name, column list }, ... } for the table
+and mv.aggregate_results.
 Returns mv (normalised MetricValue, with `failures` for row metrics) or nil, warning. ]]
 function M.run_metric(metric, args, n, opts)
   opts = opts or {}
   if metric.score_row then
     local sched = require "evalua.sched"
-    local scores, justs = { n = n }, { n = n }
+    local scores, justs, extras = { n = n }, { n = n }, { n = n }
     local failures = 0
     local todo, missing = {}, 0
     local allowed
@@ -87,7 +91,7 @@ function M.run_metric(metric, args, n, opts)
     for i = 1, n do
       local cell = opts.done and opts.done[i]
       if type(cell) == "table" then
-        scores[i], justs[i] = cell.score, cell.justification
+        scores[i], justs[i], extras[i] = cell.score, cell.justification, cell.extra
         if cell.failed then failures = failures + 1 end
       elseif allowed == nil or allowed[i] then
         todo[#todo + 1] = i
@@ -98,12 +102,13 @@ function M.run_metric(metric, args, n, opts)
     local limit = metric.max_workers
     local results, errors = sched.map(#todo, function(k)
       local i = todo[k]
-      local score, just = metric.score_row(row_args(metric, args, i), i)
+      -- extra: a row metric's other per-row values (see finish_rows)
+      local score, just, extra = metric.score_row(row_args(metric, args, i), i)
       local cell
       if score == nil then
-        cell = { justification = tostring(just or "failed: no score"), failed = true }
+        cell = { justification = tostring(just or "failed: no score"), failed = true, extra = extra }
       else
-        cell = { score = score, justification = just }
+        cell = { score = score, justification = just, extra = extra }
       end
       if opts.on_row then opts.on_row(i, cell) end
       return cell
@@ -114,10 +119,11 @@ function M.run_metric(metric, args, n, opts)
         cell = { justification = "failed: " .. tostring(errors[k]), failed = true }
         if opts.on_row then opts.on_row(i, cell) end
       end
-      scores[i], justs[i] = cell.score, cell.justification
+      scores[i], justs[i], extras[i] = cell.score, cell.justification, cell.extra
       if cell.failed then failures = failures + 1 end
     end
-    local mv = { scores = scores, justifications = justs, failures = failures, missing = missing }
+    local mv = { scores = scores, justifications = justs, failures = failures, missing = missing,
+      extras = extras }
     if metric.finish_rows then metric.finish_rows(mv) end
     return mv
   end

@@ -307,30 +307,36 @@ local function wants_schema(model, opt)
   return type(model) == "string" and model:match("^openai:/") ~= nil
 end
 
--- Sends one judge prompt; returns score, justification | nil, failure note.
-local function judge(spec, prompt, row_index)
+-- Sends one judge prompt to one judge model (a URI or function(prompt,
+-- params) -> answer); returns the answer text and the provider's detail
+-- (logprobs, the raw body) | nil, failure note. params replace the
+-- metric's parameters when given (samples' seeds, logprobs).
+local function ask(spec, model, prompt, row_index, params, json_schema)
   if M.prompt_sink then
     M.prompt_sink(spec.name, row_index, prompt)
     return nil, "failed: not sent (prompt printed only)"
   end
-  local text, usage_or_err
-  if type(spec.model) == "function" then
+  if type(model) == "function" then
     -- a Lua judge: function(prompt) -> answer text | nil, err (tests, custom clients)
-    local ok, a, b = pcall(spec.model, prompt)
-    if ok then text, usage_or_err = a, b else usage_or_err = a end
-    if text == nil then return nil, "failed: judge request failed: " .. tostring(usage_or_err) end
-    goto parse
+    local ok, a, b = pcall(model, prompt, params or spec.parameters)
+    if ok and a ~= nil then return a, nil end
+    return nil, "failed: judge request failed: " .. tostring(ok and b or a)
   end
-  text, usage_or_err = require("evalua.models").chat(spec.model, { { role = "user", content = prompt } },
-    spec.parameters, {
+  local text, usage_or_err, detail = require("evalua.models").chat(model, { { role = "user", content = prompt } },
+    params or spec.parameters, {
       extra_headers = spec.extra_headers, proxy_url = spec.proxy_url,
-      json_schema = wants_schema(spec.model, spec.structured_output) and JSON_SCHEMA or nil,
+      json_schema = json_schema,
       purpose = "judge:" .. spec.name,
     })
   if text == nil then
     return nil, "failed: judge request failed: " .. tostring(usage_or_err)
   end
-  ::parse::
+  return text, detail
+end
+M._ask = ask
+
+-- Parses a score answer and checks it against the metric's score_range.
+local function read_score(spec, text)
   local score, just = M.parse_answer(text)
   if score == nil then return nil, just end
   local r = spec.score_range
@@ -339,6 +345,16 @@ local function judge(spec, prompt, row_index)
       score, render(r[1]), render(r[2]), text)
   end
   return score, just
+end
+M._read_score = read_score
+
+-- Sends one judge prompt; returns score, justification | nil, failure note.
+local function judge(spec, prompt, row_index)
+  local model = spec.model
+  local text, err = ask(spec, model, prompt, row_index, nil,
+    wants_schema(model, spec.structured_output) and JSON_SCHEMA or nil)
+  if text == nil then return nil, err end
+  return read_score(spec, text)
 end
 
 local GENAI_FIELDS = {
@@ -495,6 +511,11 @@ function M.make_genai_metric_from_prompt(t)
   }
   m.render_row = render_row
   return m
+end
+
+-- Pairwise judges with position swap (evalua.metrics.pairwise).
+function M.make_pairwise_metric(t)
+  return require("evalua.metrics.pairwise").make_pairwise_metric(t)
 end
 
 -- ------------------------------------------------------------ built-ins
