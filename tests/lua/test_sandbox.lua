@@ -215,7 +215,7 @@ pcall(function() table.insert(m.STANDARD_AGGREGATIONS, "min") end)
 pcall(function() m.BUILTIN[1] = "nope" end)
 pcall(function() cj.encode_number_precision(3) end)
 pcall(function() local x = m.make_metric{ name = "pack_a", eval_fn = function() end } x.aggregations[1] = "max" end)
-pcall(function() string.format = nil end)
+pcall(function() string.reverse = nil end)
 return m.make_metric{ name = "pack_s", eval_fn = function(predictions) return { scores = { n = predictions.n } } end }
 ]])
   server:reset()

@@ -16,6 +16,9 @@ local function isnan(x) return x ~= x end
 
 -- Parameter names of a Lua function, in order (vararg not included).
 local function param_names(fn)
+  -- a pack function behind the sandbox's membrane: the names of the original
+  local packs = package.loaded["evalua.metrics.packs"]
+  if packs and packs.fn_source[fn] then fn = packs.fn_source[fn] end
   local names, i = {}, 1
   while true do
     local n = debug.getlocal(fn, i)
@@ -184,8 +187,11 @@ function M.make_metric(spec)
   if spec.max_workers ~= nil and (math.type(spec.max_workers) ~= "integer" or spec.max_workers < 1) then
     error(api .. ": field 'max_workers' must be a positive integer", 2)
   end
-  local aggs = spec.aggregations or M.STANDARD_AGGREGATIONS
-  for _, a in ipairs(aggs) do check_aggregation(api, a) end
+  local aggs = {}
+  for i, a in ipairs(spec.aggregations or M.STANDARD_AGGREGATIONS) do
+    check_aggregation(api, a)
+    aggs[i] = a
+  end
   local m = setmetatable({}, metric_mt)
   for k, v in pairs(spec) do m[k] = v end
   m.greater_is_better = spec.greater_is_better ~= false
@@ -267,9 +273,16 @@ local builtin_names = {
   "latency",
 }
 M.BUILTIN = builtin_names
+local builtin_set = {}
+for _, n in ipairs(builtin_names) do builtin_set[n] = true end
 
--- The constructor of a built-in metric, or nil, err when this build lacks it.
+-- The constructor of a built-in metric, or nil, err when this build lacks
+-- it. Only the names above: a name never becomes a module path that could
+-- resolve to a file in the working directory.
 function M.builtin(name)
+  if not builtin_set[name] then
+    return nil, "no built-in metric '" .. tostring(name) .. "' (built in: " .. table.concat(builtin_names, ", ") .. ")"
+  end
   local ok, ctor = pcall(require, "evalua.metrics.builtin." .. name)
   if not ok then
     if tostring(ctor):find("module 'evalua.metrics.builtin." .. name .. "' not found", 1, true) then
