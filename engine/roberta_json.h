@@ -1,5 +1,5 @@
-/* roberta_json.h: the small JSON reader of the RoBERTa loader (config.json,
- * vocab.json, the safetensors header). A plain tree; strings are decoded
+/* roberta_json.h: the RoBERTa loader's JSON (config.json,
+ * vocab.json, the safetensors header), parsed by engine/json.c. A plain tree; strings are decoded
  * (\uXXXX escapes and surrogate pairs included). */
 #ifndef EVALUA_ROBERTA_JSON_H
 #define EVALUA_ROBERTA_JSON_H
