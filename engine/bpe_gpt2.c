@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "file.h"
 #include "roberta_json.h"
 
 /* ---- Unicode classes ---- */
@@ -326,41 +327,13 @@ fail:
   return NULL;
 }
 
-static char *slurp(const char *path, size_t *len, char *err, size_t errlen)
-{
-  FILE *f = fopen(path, "rb");
-  if (!f) {
-    snprintf(err, errlen, "roberta: cannot open %s: %s", path, strerror(errno));
-    return NULL;
-  }
-  size_t cap = 1 << 16, n = 0;
-  char *p = malloc(cap);
-  while (p) {
-    if (n == cap) {
-      char *q = realloc(p, cap *= 2);
-      if (!q) { free(p); p = NULL; break; }
-      p = q;
-    }
-    size_t k = fread(p + n, 1, cap - n, f);
-    if (k == 0) break;
-    n += k;
-  }
-  fclose(f);
-  if (!p) {
-    snprintf(err, errlen, "roberta: out of memory reading %s", path);
-    return NULL;
-  }
-  *len = n;
-  return p;
-}
-
 bpe_tokenizer *bpe_load(const char *vocab_path, const char *merges_path, char *err,
                         size_t errlen)
 {
   size_t vl, ml;
-  char *v = slurp(vocab_path, &vl, err, errlen);
+  char *v = file_read("roberta", vocab_path, &vl, err, errlen);
   if (!v) return NULL;
-  char *m = slurp(merges_path, &ml, err, errlen);
+  char *m = file_read("roberta", merges_path, &ml, err, errlen);
   if (!m) {
     free(v);
     return NULL;

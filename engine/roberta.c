@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "bpe_gpt2.h"
+#include "file.h"
 #include "roberta_json.h"
 #include "sha256.h"
 
@@ -47,31 +48,6 @@ struct roberta_model {
 };
 
 /* ---- loading ---- */
-
-static char *read_all(const char *path, size_t *len, char *err, size_t errlen)
-{
-  FILE *f = fopen(path, "rb");
-  if (!f) {
-    snprintf(err, errlen, "roberta: cannot open %s: %s", path, strerror(errno));
-    return NULL;
-  }
-  size_t cap = 4096, n = 0;
-  char *p = malloc(cap);
-  while (p) {
-    if (n == cap) {
-      char *q = realloc(p, cap *= 2);
-      if (!q) { free(p); p = NULL; break; }
-      p = q;
-    }
-    size_t k = fread(p + n, 1, cap - n, f);
-    if (k == 0) break;
-    n += k;
-  }
-  fclose(f);
-  if (!p) snprintf(err, errlen, "roberta: out of memory reading %s", path);
-  *len = n;
-  return p;
-}
 
 static char *join(const char *dir, const char *name)
 {
@@ -111,7 +87,7 @@ static int load_config(roberta_model *m, const char *dir, char *err, size_t errl
 {
   char *path = join(dir, "config.json");
   size_t len;
-  char *src = path ? read_all(path, &len, err, errlen) : NULL;
+  char *src = path ? file_read("roberta", path, &len, err, errlen) : NULL;
   if (!src) {
     if (!path) snprintf(err, errlen, "roberta: out of memory");
     free(path);

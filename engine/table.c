@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "json.h"
+#include "file.h"
 #include "table.h"
 
 /* a cell value; strings hold the arena offset of [u32 length][bytes][NUL] */
@@ -772,42 +773,11 @@ char *tbl_write_string(const tbl *t, tbl_format f, int flags, size_t *len)
 
 char *tbl_slurp(const char *api, const char *path, size_t *len, tbl_err *err)
 {
-  FILE *fp = fopen(path, "rb");
-  if (!fp) {
-    if (err) snprintf(err->msg, sizeof err->msg, "%s: %.300s: %s", api, path, strerror(errno));
-    return NULL;
-  }
-  json_buf b = {0};
-  struct stat st;
-  /* a regular file is read in one go into a buffer of its size */
-  if (fstat(fileno(fp), &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0)
-    json_buf_reserve(&b, (size_t)st.st_size + 1);
-  size_t n;
-  for (;;) {
-    if (b.oom || json_buf_reserve(&b, 65536) < 0) break;
-    n = fread(b.p + b.len, 1, b.cap - b.len - 1, fp);
-    if (n == 0) break;
-    b.len += n;
-  }
-  if (b.p) b.p[b.len] = '\0';
-  int bad = ferror(fp);
-  int e = errno;
-  fclose(fp);
-  if (bad || b.oom) {
-    if (err)
-      snprintf(err->msg, sizeof err->msg, "%s: %.300s: %s", api, path, bad ? strerror(e) : "out of memory");
-    json_buf_free(&b);
-    return NULL;
-  }
-  if (!b.p) {
-    b.p = calloc(1, 1);
-    if (!b.p) {
-      if (err) snprintf(err->msg, sizeof err->msg, "%s: %.300s: out of memory", api, path);
-      return NULL;
-    }
-  }
-  *len = b.len;
-  return b.p;
+  char *p;
+  int e = file_read_all(path, &p, len);
+  if (e && err)
+    snprintf(err->msg, sizeof err->msg, "%s: %.300s: %s", api, path, e == ENOMEM ? "out of memory" : strerror(e));
+  return p;
 }
 
 /* ---- preview ---- */
