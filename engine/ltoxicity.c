@@ -83,7 +83,7 @@ static int starts(const char *s, size_t n, const char *prefix)
 
 /* Pushes the "key=value" metadata lines as a table; numbers become numbers.
  * With quality set, only the measured numbers (davidson_test_*, neutral_test_*,
- * stormfront_*). */
+ * stormfront_*, implicit_hate_test_*, dynahate_*, functional_*). */
 static void push_meta(lua_State *L, const char *p, size_t n, int quality)
 {
   lua_newtable(L);
@@ -93,7 +93,9 @@ static void push_meta(lua_State *L, const char *p, size_t n, int quality)
     while (i < n && p[i] != '\n') i++;
     const char *eq = memchr(p + a, '=', i - a);
     int keep = !quality || starts(p + a, i - a, "davidson_test_") ||
-               starts(p + a, i - a, "neutral_test_") || starts(p + a, i - a, "stormfront_");
+               starts(p + a, i - a, "neutral_test_") || starts(p + a, i - a, "stormfront_") ||
+               starts(p + a, i - a, "implicit_hate_test_") ||
+               starts(p + a, i - a, "dynahate_") || starts(p + a, i - a, "functional_");
     if (eq && keep) {
       lua_pushlstring(L, p + a, (size_t)(eq - (p + a)));
       lua_pushlstring(L, eq + 1, (size_t)(p + i - eq - 1));

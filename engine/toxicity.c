@@ -22,6 +22,8 @@ typedef struct {
   size_t n, cap;   /* cap 0 with p == NULL counts only */
   size_t word;     /* start of the word being built */
   int in_word;
+  char last_mark;  /* the last token was this mark ('.' or '"'), else 0 */
+  char saved_mark; /* last_mark before the current word (restored if it is dropped) */
 } nbuf;
 
 static void nb_put(nbuf *b, char c)
@@ -45,6 +47,7 @@ static void nb_end_word(nbuf *b)
   size_t L = e - s;
   if (L == 2 && w[0] == 'r' && w[1] == 't') {
     b->n = s;
+    b->last_mark = b->saved_mark;
     return;
   }
   int letters = 0, digits = 0;
@@ -72,7 +75,10 @@ static void nb_end_word(nbuf *b)
     w[o++] = w[i];
   }
   b->n = s + o;
-  if (o == 0) return;
+  if (o == 0) {
+    b->last_mark = b->saved_mark;
+    return;
+  }
   nb_put(b, ' ');
 }
 
@@ -81,6 +87,8 @@ static void nb_word_byte(nbuf *b, char c)
   if (!b->in_word) {
     b->in_word = 1;
     b->word = b->n;
+    b->saved_mark = b->last_mark;
+    b->last_mark = 0;
   }
   nb_put(b, c);
 }
@@ -148,13 +156,35 @@ static int is_space_or_punct_cp(uint32_t cp)
          (cp >= 0xFF01 && cp <= 0xFF0F) || cp == 0xFEFF;
 }
 
+/* Clause ends (. , ! ? ; :) and double quotes are kept as one-character
+ * tokens: negation scope ends at a clause end, quotation marks delimit
+ * quoted (often counter-speech) words. Never first, never repeated. */
+static void nb_mark(nbuf *b, char mark)
+{
+  nb_end_word(b);
+  if (b->n == 0 && mark == '.') return;
+  if (mark == '.' && b->last_mark == mark) return;   /* quotes must pair */
+  if (b->last_mark == '.' && mark == '"') {   /* ". "" keeps both; "" ." too */
+  }
+  nb_word_byte(b, mark);
+  b->in_word = 0;
+  nb_put(b, ' ');
+  b->last_mark = mark;
+}
+
 static void nb_cp(nbuf *b, uint32_t cp)
 {
   if (cp < 0x80) {
     unsigned char c = (unsigned char)cp;
     if (c >= 'A' && c <= 'Z') nb_word_byte(b, (char)(c + 32));
     else if ((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9')) nb_word_byte(b, (char)c);
+    else if (c == '.' || c == ',' || c == '!' || c == '?' || c == ';' || c == ':') nb_mark(b, '.');
+    else if (c == '"') nb_mark(b, '"');
     else nb_end_word(b);
+    return;
+  }
+  if (cp == 0x201C || cp == 0x201D || cp == 0xAB || cp == 0xBB) {
+    nb_mark(b, '"');
     return;
   }
   if (cp == 0x200D || (cp >= 0xFE00 && cp <= 0xFE0F) || (cp >= 0x1F3FB && cp <= 0x1F3FF))
@@ -254,6 +284,16 @@ static void normalize_into(nbuf *b, const char *text, size_t len)
       i++;   /* "don't" -> "dont", "b*tch", "a$$" -> "ass" */
       continue;
     }
+    if (b->in_word && c == '!' && i + 1 < len && ascii_word(s[i + 1]) && s[i + 1] != '_') {
+      nb_word_byte(b, '*');   /* "sh!t" masks like "sh*t" */
+      i++;
+      continue;
+    }
+    if ((c == '.' || c == ',' || c == ':' || c == ';') && i + 1 < len && ascii_word(s[i + 1])) {
+      nb_end_word(b);   /* "U.S.", "3.14", "a,b": a separator, not a clause end */
+      i++;
+      continue;
+    }
     if (c < 0x80) {
       nb_cp(b, c == '_' ? ' ' : c);
       i++;
@@ -270,6 +310,7 @@ static void normalize_into(nbuf *b, const char *text, size_t len)
     i += L;
   }
   nb_end_word(b);
+  if (b->last_mark && b->n >= 2) b->n -= 2;   /* no mark at the end */
   if (b->n > 0 && (b->n <= b->cap) && b->p[b->n - 1] == ' ') b->n--;
   else if (b->n > 0 && b->n > b->cap) b->n--;
 }
@@ -284,7 +325,7 @@ size_t toxicity_normalize(const char *text, size_t len, char *out, size_t cap)
     if (cap) out[0] = 0;
     return 0;
   }
-  nbuf b = {tmp, 0, need * 2, 0, 0};
+  nbuf b = {tmp, 0, need * 2, 0, 0, 0, 0};
   normalize_into(&b, text, len);
   if (cap) {
     size_t k = b.n < cap - 1 ? b.n : cap - 1;
@@ -311,14 +352,116 @@ static inline uint64_t fmix64(uint64_t k)
 #define SEED_WORD 0x9e3779b97f4a7c15ULL
 #define SEED_BIGRAM 0xd6e8feb86659fd93ULL
 #define SEED_CHAR 0xcbf29ce484222325ULL
+#define SEED_NEG 0x8ebc6af09c88c6e3ULL
+#define SEED_QUOTE 0x589965cc75374cc3ULL
+#define SEED_IDWORD 0x1d8e4e27c47d124fULL
+#define SEED_IDNEG 0xa0761d6478bd642fULL
+#define SEED_CLS2 0xe7037ed1a0b428dbULL
+#define SEED_CLS3 0x8ebc6af09c88c6e5ULL
+#define SEED_TRI 0x94d049bb133111ebULL
 
-static size_t features_of(const char *t, size_t n, unsigned nbits, toxicity_feature_fn fn,
-                          void *ud)
+static uint64_t fnv(const unsigned char *w, size_t L, uint64_t h)
 {
-  size_t count = 0;
-  unsigned shift = 64 - nbits;
-  uint64_t prev = 0;
-  int have_prev = 0;
+  for (size_t k = 0; k < L; k++) h = (h ^ w[k]) * FNV_PRIME;
+  return h;
+}
+
+/* Words that open a negation scope (after normalisation: no apostrophes). */
+static const char *const negators[] = {
+    "not", "no", "never", "dont", "doesnt", "didnt", "isnt", "arent", "wasnt", "werent",
+    "cant", "cannot", "wont", "wouldnt", "shouldnt", "couldnt", "aint", "nobody", "nothing",
+    "none", "nor", "neither", "hardly", "havent", "hasnt", "without", "nt", NULL};
+
+/* Identity terms: protected groups as people write them (plural, singular,
+ * adjective). Their presence turns on the identity x word features and the
+ * identity-abstracted word 2- and 3-grams ("<id> are animals"). */
+static const char *const identity_terms[] = {
+    "muslim", "muslims", "islam", "islamic", "jew", "jews", "jewish", "judaism", "black",
+    "blacks", "african", "africans", "immigrant", "immigrants", "migrant", "migrants",
+    "refugee", "refugees", "asylum", "women", "woman", "girls", "female", "females", "gay",
+    "gays", "lesbian", "lesbians", "homosexual", "homosexuals", "bisexual", "queer", "lgbt",
+    "lgbtq", "trans", "transgender", "transgenders", "tranny", "mexican", "mexicans", "latino",
+    "latinos", "latina", "hispanic", "hispanics", "arab", "arabs", "asian", "asians", "chinese",
+    "indian", "indians", "hindu", "hindus", "sikh", "sikhs", "christian", "christians",
+    "catholic", "catholics", "white", "whites", "foreigner", "foreigners", "disabled",
+    "handicapped", "roma", "gypsy", "gypsies", "travellers", "pakistani", "pakistanis",
+    "somali", "somalis", "syrian", "syrians", "nigerian", "nigerians", "aboriginal",
+    "indigenous", "natives", "atheist", "atheists", "feminist", "feminists", "minorities",
+    "minority", "nonwhite", "nonwhites", "negro", "negroes", "jihadi", "jihadis", "zionist",
+    "zionists", "aliens", "illegals", NULL};
+
+/* The two word lists as one open-addressed table keyed by the word's hash
+ * (the same FNV-1a hash as the unigram feature), built once. */
+#define LEX_SLOTS 512
+#define LEX_ID 1
+#define LEX_NEG 2
+static uint64_t lex_key[LEX_SLOTS];
+static unsigned char lex_kind[LEX_SLOTS];
+static pthread_once_t lex_once = PTHREAD_ONCE_INIT;
+
+static void lex_add(const char *const *list, unsigned char kind)
+{
+  for (; *list; list++) {
+    uint64_t h = fnv((const unsigned char *)*list, strlen(*list), SEED_WORD);
+    size_t j = (size_t)(fmix64(h) & (LEX_SLOTS - 1));
+    while (lex_kind[j] && lex_key[j] != h) j = (j + 1) & (LEX_SLOTS - 1);
+    lex_key[j] = h;
+    lex_kind[j] |= kind;
+  }
+}
+
+static void lex_init(void)
+{
+  lex_add(identity_terms, LEX_ID);
+  lex_add(negators, LEX_NEG);
+}
+
+static inline unsigned lex_get(uint64_t h)
+{
+  size_t j = (size_t)(fmix64(h) & (LEX_SLOTS - 1));
+  while (lex_kind[j]) {
+    if (lex_key[j] == h) return lex_kind[j];
+    j = (j + 1) & (LEX_SLOTS - 1);
+  }
+  return 0;
+}
+
+typedef struct {
+  unsigned shift, flags;
+  toxicity_feature_fn fn;
+  void *ud;
+  size_t count;
+} femit;
+
+static inline void emit(femit *e, uint64_t h)
+{
+  e->fn((uint32_t)(fmix64(h) >> e->shift), e->ud);
+  e->count++;
+}
+
+#define ID_CLASS 0x6c8e9cf570932bd5ULL   /* the hash every identity term shares */
+
+/* Features of a normalised text (words, '.' clause marks and '"' quote
+ * marks separated by single spaces). flags select the families. */
+static size_t features_of(const char *t, size_t n, unsigned nbits, unsigned flags,
+                          toxicity_feature_fn fn, void *ud)
+{
+  femit e = {64 - nbits, flags, fn, ud, 0};
+  int has_id = 0;
+  pthread_once(&lex_once, lex_init);
+  if (flags & (TOXICITY_F_IDWORD | TOXICITY_F_IDGRAM)) {
+    for (size_t i = 0; i < n;) {
+      size_t s = i;
+      while (i < n && t[i] != ' ') i++;
+      if (lex_get(fnv((const unsigned char *)t + s, i - s, SEED_WORD)) & LEX_ID) {
+        has_id = 1;
+        break;
+      }
+      while (i < n && t[i] == ' ') i++;
+    }
+  }
+  uint64_t prev = 0, prev_c = 0, prev2_c = 0, prev2 = 0;
+  int nprev = 0, prev_id = 0, prev2_id = 0, neg = 0, quote = 0;
   size_t i = 0;
   while (i < n) {
     while (i < n && t[i] == ' ') i++;
@@ -327,35 +470,57 @@ static size_t features_of(const char *t, size_t n, unsigned nbits, toxicity_feat
     while (i < n && t[i] != ' ') i++;
     const unsigned char *w = (const unsigned char *)t + s;
     size_t L = i - s;
-    uint64_t hw = SEED_WORD;
-    for (size_t k = 0; k < L; k++) hw = (hw ^ w[k]) * FNV_PRIME;
-    fn((uint32_t)(fmix64(hw) >> shift), ud);
-    count++;
-    if (have_prev) {
-      fn((uint32_t)(fmix64(prev * 31 + hw + SEED_BIGRAM) >> shift), ud);
-      count++;
+    if (L == 1 && (w[0] == '.' || w[0] == '"')) {
+      if (w[0] == '"') quote = !quote;
+      neg = 0;
+      nprev = 0;
+      continue;
     }
-    prev = hw;
-    have_prev = 1;
-    /* character 3..5-grams over "<word>" */
-    size_t P = L + 2;
-    for (size_t a = 0; a + 3 <= P; a++) {
-      uint64_t h = SEED_CHAR;
-      for (size_t k = 0; k < 5 && a + k < P; k++) {
-        size_t pos = a + k;
-        unsigned char c = pos == 0 ? '<' : pos == P - 1 ? '>' : w[pos - 1];
-        h = (h ^ c) * FNV_PRIME;
-        if (k >= 2) {
-          fn((uint32_t)(fmix64(h + k) >> shift), ud);
-          count++;
+    uint64_t hw = fnv(w, L, SEED_WORD);
+    unsigned kind = lex_get(hw);
+    int is_id = has_id && (kind & LEX_ID);
+    uint64_t hc = is_id ? ID_CLASS : hw;
+    if (flags & TOXICITY_F_WORD) emit(&e, hw);
+    if ((flags & TOXICITY_F_BIGRAM) && nprev >= 1) emit(&e, prev * 31 + hw + SEED_BIGRAM);
+    if ((flags & TOXICITY_F_TRIGRAM) && nprev >= 2)
+      emit(&e, (prev2 * 31 + prev) * 31 + hw + SEED_TRI);
+    if ((flags & TOXICITY_F_NEG) && neg) emit(&e, hw + SEED_NEG);
+    if ((flags & TOXICITY_F_QUOTE) && quote) emit(&e, hw + SEED_QUOTE);
+    if (has_id && (flags & TOXICITY_F_IDWORD) && !is_id) {
+      emit(&e, hw + SEED_IDWORD);
+      if (neg) emit(&e, hw + SEED_IDNEG);
+    }
+    if (has_id && (flags & TOXICITY_F_IDGRAM)) {
+      if (nprev >= 1 && (is_id || prev_id)) emit(&e, prev_c * 31 + hc + SEED_CLS2);
+      if (nprev >= 2 && (is_id || prev_id || prev2_id))
+        emit(&e, (prev2_c * 31 + prev_c) * 31 + hc + SEED_CLS3 + (uint64_t)neg);
+    }
+    if (flags & TOXICITY_F_CHAR) {
+      /* character 3..5-grams over "<word>" */
+      size_t P = L + 2;
+      for (size_t a = 0; a + 3 <= P; a++) {
+        uint64_t h = SEED_CHAR;
+        for (size_t k = 0; k < 5 && a + k < P; k++) {
+          size_t pos = a + k;
+          unsigned char c = pos == 0 ? '<' : pos == P - 1 ? '>' : w[pos - 1];
+          h = (h ^ c) * FNV_PRIME;
+          if (k >= 2) emit(&e, h + k);
         }
       }
     }
+    if ((flags & TOXICITY_F_NEG) && (kind & LEX_NEG)) neg = 1;
+    prev2 = prev;
+    prev2_c = prev_c;
+    prev2_id = prev_id;
+    prev = hw;
+    prev_c = hc;
+    prev_id = is_id;
+    nprev++;
   }
-  return count;
+  return e.count;
 }
 
-size_t toxicity_features(const char *text, size_t len, unsigned nbits,
+size_t toxicity_features(const char *text, size_t len, unsigned nbits, unsigned flags,
                          toxicity_feature_fn fn, void *ud)
 {
   char stack[4096];
@@ -365,10 +530,10 @@ size_t toxicity_features(const char *text, size_t len, unsigned nbits,
     p = malloc(need);
     if (!p) return (size_t)-1;
   }
-  nbuf b = {p, 0, need, 0, 0};
+  nbuf b = {p, 0, need, 0, 0, 0, 0};
   normalize_into(&b, text, len);
   size_t n = b.n <= b.cap ? b.n : b.cap;
-  size_t count = features_of(p, n, nbits, fn, ud);
+  size_t count = features_of(p, n, nbits, flags, fn, ud);
   if (p != stack) free(p);
   return count;
 }
@@ -392,8 +557,8 @@ int toxicity_model_parse(toxicity_model *m, const unsigned char *buf, size_t len
                          size_t errlen)
 {
   memset(m, 0, sizeof *m);
-  if (len < 28 || memcmp(buf, TOXICITY_MAGIC, 8) != 0) {
-    snprintf(err, errlen, "toxicity: weights file is not an evalua toxicity model (bad magic)");
+  if (len < 32 || memcmp(buf, TOXICITY_MAGIC, 8) != 0) {
+    snprintf(err, errlen, "toxicity: weights file is not an evalua toxicity model v2 (bad magic)");
     return -1;
   }
   unsigned nbits = rd32(buf + 8);
@@ -402,8 +567,13 @@ int toxicity_model_parse(toxicity_model *m, const unsigned char *buf, size_t len
              TOXICITY_MIN_BITS, TOXICITY_MAX_BITS);
     return -1;
   }
-  size_t meta_len = rd32(buf + 24);
-  size_t off = 28 + meta_len;
+  unsigned flags = rd32(buf + 24);
+  if (flags == 0 || (flags & ~(unsigned)TOXICITY_F_ALL)) {
+    snprintf(err, errlen, "toxicity: weights file has unknown feature flags 0x%x", flags);
+    return -1;
+  }
+  size_t meta_len = rd32(buf + 28);
+  size_t off = 32 + meta_len;
   off = (off + 3) & ~(size_t)3;
   size_t nw = (size_t)1 << nbits;
   if (meta_len > len || off > len || (len - off) / 4 < nw || len - off != nw * 4) {
@@ -411,10 +581,11 @@ int toxicity_model_parse(toxicity_model *m, const unsigned char *buf, size_t len
     return -1;
   }
   m->nbits = nbits;
+  m->flags = flags;
   m->bias = rdf(buf + 12);
   m->platt_a = rdf(buf + 16);
   m->platt_b = rdf(buf + 20);
-  m->meta = (const char *)buf + 28;
+  m->meta = (const char *)buf + 32;
   m->meta_len = meta_len;
   if (((uintptr_t)(buf + off) & 3) == 0) {
     m->w = (const float *)(const void *)(buf + off);
@@ -485,7 +656,7 @@ static void dot_fn(uint32_t bucket, void *ud)
 static double logit_n(const toxicity_model *m, const char *text, size_t len, size_t *nf)
 {
   dot_acc a = {m->w, 0};
-  size_t n = toxicity_features(text, len, m->nbits, dot_fn, &a);
+  size_t n = toxicity_features(text, len, m->nbits, m->flags, dot_fn, &a);
   *nf = n;
   if (n == (size_t)-1) return NAN;
   return m->bias + (n ? a.sum / sqrt((double)n) : 0.0);

@@ -29,12 +29,13 @@ static void setup(void)
   buf[8] = 10;
   float hdr[3] = {0.1f, 1.5f, -0.2f};
   memcpy(buf + 12, hdr, 12);
+  buf[24] = TOXICITY_F_ALL;   /* every feature family */
   for (size_t i = 0; i < 1024; i++) {
     float w = (float)((int)(i * 2654435761u % 2001) - 1000) / 100.0f;
-    memcpy(buf + 28 + 4 * i, &w, 4);
+    memcpy(buf + 32 + 4 * i, &w, 4);
   }
   char err[256];
-  if (toxicity_model_parse(&model, buf, 28 + 4096, err, sizeof err) != 0) abort();
+  if (toxicity_model_parse(&model, buf, 32 + 4096, err, sizeof err) != 0) abort();
   tok = bpe_load(EVALUA_SOURCE_DIR "/tests/data/toxicity/gpt2/vocab.json",
                  EVALUA_SOURCE_DIR "/tests/data/toxicity/gpt2/merges.txt", err, sizeof err);
   if (!tok) {

@@ -35,7 +35,7 @@ typedef struct {
   char *text;
   int label;     /* 1 toxic */
   int split;
-  int source;    /* 0 davidson, 1 neutral */
+  int source;    /* 0 davidson, 1 neutral, 2 templates, 3 implicit hate */
   int hate;      /* Davidson class 0 */
   size_t f0, nf; /* features in the global array */
 } example;
@@ -367,48 +367,144 @@ static size_t gen_neutral(exlist *l, size_t count)
   return added;
 }
 
-/* Contrastive identity templates (in the spirit of HateCheck's functional
- * tests): dehumanising or exclusionary statements about a group are toxic,
- * neutral statements about the same groups are not, so the model learns
- * from the predicate rather than from the group's name. Training split only. */
-static size_t gen_identity(exlist *l, size_t *ntoxic)
+#include "templates.h"
+
+#define NELEM(a) (sizeof a / sizeof a[0])
+
+static size_t push_gen(exlist *l, const char *buf, int tox, size_t *ntoxic)
 {
-  static const char *const group[] = {
-      "Muslims", "Jews", "black people", "immigrants", "women", "gay people", "Mexicans",
-      "Arabs", "Asians", "refugees", "trans people", "Africans", "Christians", "white people",
-      "Indians", "foreigners", "disabled people", "Roma"};
-  static const char *const hate[] = {
-      "are animals", "are vermin", "are parasites", "are subhuman", "are inferior to us",
-      "are a plague", "should be deported", "should be exterminated",
-      "should go back where they came from", "are all criminals", "can never be trusted",
-      "are a cancer on society", "do not deserve to live here", "are disgusting"};
-  static const char *const neutral[] = {
-      "are our neighbours", "deserve equal rights", "celebrate many holidays",
-      "live in many countries", "have contributed to science", "are people like everyone else",
-      "often face discrimination", "have a long history", "work in every profession",
-      "are welcome here"};
-  static const char *const frame[] = {"%s %s.", "I think %s %s.", "Honestly, %s %s.",
-                                      "All %s %s."};
+  if (!seen_add(&seen_tab, &seen_cap, &seen_n, hash_str(buf, 1))) return 0;
+  size_t len = strlen(buf);
+  char *t = xrealloc(NULL, len + 1);
+  memcpy(t, buf, len + 1);
+  /* capitalise the first letter like a sentence */
+  if (t[0] >= 'a' && t[0] <= 'z') t[0] = (char)(t[0] - 32);
+  ex_push(l, t, tox, SPLIT_TRAIN, 2);
+  l->v[l->n - 1].hate = tox; /* weighs like Davidson's hate class */
+  *ntoxic += (size_t)tox;
+  return 1;
+}
+
+/* The predicate with "not" inserted ("are animals" -> "are not animals"),
+ * or 0 when it has no simple negation or is already negative. */
+static int negate_pred(const char *p, char *out, size_t cap)
+{
+  if (strstr(p, " not ") || strstr(p, "n't") || strstr(p, "never") || !strncmp(p, "no ", 3))
+    return 0;
+  static const char *const aux[] = {"are ", "should ", "must ", "will ", "can "};
+  for (size_t i = 0; i < NELEM(aux); i++) {
+    size_t k = strlen(aux[i]);
+    if (!strncmp(p, aux[i], k)) {
+      snprintf(out, cap, "%.*snot %s", (int)k, p, p + k);
+      return 1;
+    }
+  }
+  return 0;
+}
+
+/* Contrastive identity templates (in the spirit of HateCheck's functional
+ * tests): hateful statements about a group are toxic; neutral statements,
+ * counter-speech quoting hate and negated hate about the same groups are
+ * not; harmless subjects with the same predicates are not. The model learns
+ * from the predicate and its frame rather than from the group's name.
+ * Sampled with the seeded generator; training split only. */
+static size_t gen_identity(exlist *l, size_t *ntoxic, size_t *counts)
+{
   size_t added = 0;
+  char buf[512], neg[256];
   *ntoxic = 0;
-  for (size_t g = 0; g < sizeof group / sizeof group[0]; g++)
-    for (size_t f = 0; f < sizeof frame / sizeof frame[0]; f++)
-      for (int tox = 0; tox < 2; tox++) {
-        const char *const *pred = tox ? hate : neutral;
-        size_t np = tox ? sizeof hate / sizeof hate[0] : sizeof neutral / sizeof neutral[0];
-        for (size_t k = 0; k < np; k++) {
-          char buf[256];
-          snprintf(buf, sizeof buf, frame[f], group[g], pred[k]);
-          if (!seen_add(&seen_tab, &seen_cap, &seen_n, hash_str(buf, 1))) continue;
-          size_t len = strlen(buf);
-          char *t = xrealloc(NULL, len + 1);
-          memcpy(t, buf, len + 1);
-          ex_push(l, t, tox, SPLIT_TRAIN, 1);
-          l->v[l->n - 1].hate = tox; /* weighs like Davidson's hate class */
-          added++;
-          *ntoxic += (size_t)tox;
-        }
+  memset(counts, 0, 5 * sizeof *counts);
+  for (size_t g = 0; g < NELEM(tpl_groups); g++) {
+    const char *G = tpl_groups[g];
+    for (size_t p = 0; p < NELEM(tpl_hate_pred); p++) {
+      const char *P = tpl_hate_pred[p];
+      for (int r = 0; r < 2; r++) {   /* two hateful frames per (group, predicate) */
+        snprintf(buf, sizeof buf, PICK(tpl_hate_wrap), G, P);
+        counts[0] += push_gen(l, buf, 1, ntoxic);
       }
+      snprintf(buf, sizeof buf, PICK(tpl_counter_wrap), G, P);
+      counts[2] += push_gen(l, buf, 0, ntoxic);
+      if (negate_pred(P, neg, sizeof neg)) {
+        snprintf(buf, sizeof buf, PICK(tpl_hate_wrap), G, neg);
+        counts[3] += push_gen(l, buf, 0, ntoxic);
+      } else if (!strstr(P, "n't") && !strstr(P, " not ")) {
+        snprintf(buf, sizeof buf, PICK(tpl_negated_wrap), G, P);
+        counts[3] += push_gen(l, buf, 0, ntoxic);
+      }
+      if (rng() % 2 == 0) {
+        snprintf(buf, sizeof buf, PICK(tpl_negated_wrap), G, P);
+        if (!strstr(P, "n't") && !strstr(P, " not ")) counts[3] += push_gen(l, buf, 0, ntoxic);
+      }
+    }
+    for (size_t f = 0; f < NELEM(tpl_hate_frame); f++) {
+      snprintf(buf, sizeof buf, tpl_hate_frame[f], G);
+      counts[0] += push_gen(l, buf, 1, ntoxic);
+    }
+    for (size_t p = 0; p < NELEM(tpl_neutral_pred); p++)
+      for (int r = 0; r < 2; r++) {
+        snprintf(buf, sizeof buf, PICK(tpl_hate_wrap), G, tpl_neutral_pred[p]);
+        counts[1] += push_gen(l, buf, 0, ntoxic);
+      }
+    for (size_t f = 0; f < NELEM(tpl_neutral_frame); f++) {
+      snprintf(buf, sizeof buf, tpl_neutral_frame[f], G);
+      counts[1] += push_gen(l, buf, 0, ntoxic);
+    }
+    for (size_t f = 0; f < NELEM(tpl_counter_frame); f++) {
+      snprintf(buf, sizeof buf, tpl_counter_frame[f], G);
+      counts[2] += push_gen(l, buf, 0, ntoxic);
+    }
+  }
+  for (size_t s = 0; s < NELEM(tpl_nonhuman); s++)
+    for (size_t p = 0; p < NELEM(tpl_nonhuman_pred); p++) {
+      snprintf(buf, sizeof buf, "%s %s.", tpl_nonhuman[s], tpl_nonhuman_pred[p]);
+      counts[4] += push_gen(l, buf, 0, ntoxic);
+    }
+  for (int k = 0; k < 5; k++) added += counts[k];
+  return added;
+}
+
+/* Implicit Hate Corpus stage 1 (post<TAB>class; implicit_hate and
+ * explicit_hate are toxic, not_hate is not). Split by a hash of the text
+ * with its own fixed salt: 70% train, 10% validation, 20% test (held out). */
+static size_t load_implicit(exlist *l, const char *path)
+{
+  size_t len, added = 0;
+  char *s = read_file(path, &len);
+  size_t i = 0;
+  int line = 0;
+  while (i < len) {
+    size_t a = i;
+    while (i < len && s[i] != '\n') i++;
+    size_t e = i;
+    if (i < len) i++;
+    line++;
+    if (e > a && s[e - 1] == '\r') e--;
+    if (line == 1) {
+      if (strncmp(s + a, "post\tclass", 10) != 0) die("%s:1: expected the header post<TAB>class", path);
+      continue;
+    }
+    if (e == a) continue;
+    const char *tab = NULL;
+    for (size_t k = e; k > a; k--)
+      if (s[k - 1] == '\t') { tab = s + k - 1; break; }
+    if (!tab) die("%s:%d: no tab", path, line);
+    const char *cls = tab + 1;
+    size_t cl = (size_t)(s + e - cls);
+    int y;
+    if (cl == 8 && !strncmp(cls, "not_hate", 8)) y = 0;
+    else if ((cl == 13 && !strncmp(cls, "implicit_hate", 13)) ||
+             (cl == 13 && !strncmp(cls, "explicit_hate", 13))) y = 1;
+    else die("%s:%d: unknown class", path, line);
+    size_t tl = (size_t)(tab - (s + a));
+    char *t = xrealloc(NULL, tl + 1);
+    memcpy(t, s + a, tl);
+    t[tl] = 0;
+    unsigned b = (unsigned)(hash_str(t, 0x1a9e5a17ULL) % 10);
+    int split = b < 2 ? SPLIT_TEST : b == 2 ? SPLIT_VAL : SPLIT_TRAIN;
+    ex_push(l, t, y, split, 3);
+    added++;
+  }
+  free(s);
   return added;
 }
 
@@ -429,12 +525,12 @@ static void feat_push(uint32_t b, void *ud)
   f->v[f->n++] = b;
 }
 
-static void featurize(exlist *l, u32list *f, unsigned bits)
+static void featurize(exlist *l, u32list *f, unsigned bits, unsigned flags)
 {
   for (size_t i = 0; i < l->n; i++) {
     example *e = &l->v[i];
     e->f0 = f->n;
-    size_t n = toxicity_features(e->text, strlen(e->text), bits, feat_push, f);
+    size_t n = toxicity_features(e->text, strlen(e->text), bits, flags, feat_push, f);
     if (n == (size_t)-1) die("out of memory");
     e->nf = n;
   }
@@ -568,6 +664,83 @@ static quality eval_stormfront(const char *path, const toxicity_model *m)
   return q;
 }
 
+/* DynaHate (v0.2.3 CSV: acl.id,X1,text,label,...; hate = 1, nothate = 0).
+ * For measuring only: never part of training. */
+static void eval_dynahate(const char *path, const toxicity_model *m, scored **s, size_t *n)
+{
+  csv c = {0};
+  c.s = read_file(path, &c.n);
+  c.line = 1;
+  char *f[16];
+  int nf = csv_record(&c, f, 16, path);
+  if (nf < 4 || strcmp(f[2], "text") != 0 || strcmp(f[3], "label") != 0)
+    die("%s:1: expected the header acl.id,X1,text,label,...", path);
+  for (int k = 0; k < nf; k++) free(f[k]);
+  for (;;) {
+    nf = csv_record(&c, f, 16, path);
+    if (nf == 0) break;
+    if (nf >= 4) {
+      int y = strcmp(f[3], "hate") == 0 ? 1 : strcmp(f[3], "nothate") == 0 ? 0 : -1;
+      if (y >= 0) {
+        *s = xrealloc(*s, (*n + 1) * sizeof **s);
+        (*s)[*n].p = toxicity_prob(m, f[2], strlen(f[2]));
+        (*s)[*n].y = y;
+        (*n)++;
+      }
+    }
+    for (int k = 0; k < nf; k++) free(f[k]);
+  }
+  free((void *)c.s);
+}
+
+/* The functional suite (category<TAB>label<TAB>text, label toxic or clean,
+ * '#' comments): accuracy at 0.5 per category and overall, and ROC-AUC. */
+static quality eval_functional(const char *path, const toxicity_model *m, FILE *out)
+{
+  size_t len;
+  char *s = read_file(path, &len);
+  char cats[64][48];
+  size_t cat_n[64] = {0}, cat_ok[64] = {0};
+  int ncat = 0;
+  scored *sc = NULL;
+  size_t n = 0;
+  char *save = NULL;
+  for (char *ln = strtok_r(s, "\n", &save); ln; ln = strtok_r(NULL, "\n", &save)) {
+    if (ln[0] == '#' || !ln[0]) continue;
+    char *t1 = strchr(ln, '\t');
+    char *t2 = t1 ? strchr(t1 + 1, '\t') : NULL;
+    if (!t2) die("%s: bad line \"%s\"", path, ln);
+    *t1 = *t2 = 0;
+    int y = !strcmp(t1 + 1, "toxic") ? 1 : !strcmp(t1 + 1, "clean") ? 0 : -1;
+    if (y < 0) die("%s: bad label \"%s\"", path, t1 + 1);
+    int c;
+    for (c = 0; c < ncat; c++)
+      if (!strcmp(cats[c], ln)) break;
+    if (c == ncat) {
+      if (ncat == 64 || strlen(ln) >= 48) die("%s: too many or too long categories", path);
+      strcpy(cats[ncat++], ln);
+    }
+    double p = toxicity_prob(m, t2 + 1, strlen(t2 + 1));
+    sc = xrealloc(sc, (n + 1) * sizeof *sc);
+    sc[n].p = p;
+    sc[n].y = y;
+    n++;
+    cat_n[c]++;
+    cat_ok[c] += (p >= 0.5) == y;
+  }
+  size_t ok = 0;
+  for (int c = 0; c < ncat; c++) {
+    fprintf(out, "functional %-28s n=%zu accuracy=%.4f\n", cats[c], cat_n[c],
+            (double)cat_ok[c] / (double)cat_n[c]);
+    ok += cat_ok[c];
+  }
+  quality q = measure(sc, n);
+  q.acc = n ? (double)ok / (double)n : NAN;
+  free(sc);
+  free(s);
+  return q;
+}
+
 static quality eval_split(const exlist *l, int split, int source, const toxicity_model *m)
 {
   scored *s = xrealloc(NULL, l->n * sizeof *s);
@@ -616,11 +789,13 @@ static void platt_fit(const double *z, const int *y, size_t n, double *pa, doubl
 /* ---- main ---- */
 
 typedef struct {
-  const char *mode, *davidson, *stormfront, *out, *model;
+  const char *mode, *davidson, *stormfront, *out, *model, *implicit, *functional;
+  const char *dynahate[4];
+  int ndynahate;
   const char *neutral[128];
   int nneutral;
-  unsigned seed, epochs, bits;
-  double lr, l2, hate_weight;
+  unsigned seed, epochs, bits, flags;
+  double lr, l2, hate_weight, implicit_weight, template_weight;
   size_t generated;
   int templates;
 } opts;
@@ -628,33 +803,77 @@ typedef struct {
 static void usage(void)
 {
   fputs("usage: evalua-train-toxicity train --davidson labeled_data.csv [--neutral PATH]...\n"
-        "         [--stormfront stormfront.csv] [--seed N] [--epochs N] [--bits N]\n"
-        "         [--hate-weight W] [--lr R] [--l2 R] [--generated N] [--identity-templates 0|1]\n"
-        "         --out FILE\n"
+        "         [--implicit-hate implicit_hate_v1_stg1_posts.tsv] [--implicit-weight W]\n"
+        "         [--stormfront stormfront.csv] [--dynahate dev.csv]... [--functional suite.tsv]\n"
+        "         [--seed N] [--epochs N] [--bits N] [--features FLAGS] [--hate-weight W]\n"
+        "         [--lr R] [--l2 R] [--generated N] [--identity-templates 0|1]\n"
+        "         [--template-weight W] --out FILE\n"
         "       evalua-train-toxicity eval --model FILE --davidson labeled_data.csv\n"
-        "         [--stormfront stormfront.csv]\n",
+        "         [--implicit-hate FILE] [--stormfront FILE] [--dynahate FILE]...\n"
+        "         [--functional FILE]\n"
+        "  (--dynahate files are measured, never trained on)\n",
         stderr);
   exit(2);
 }
 
-static void write_model(const char *path, unsigned bits, float bias, float a, float b,
-                        const char *meta, const float *w)
+static void write_model(const char *path, unsigned bits, unsigned flags, float bias, float a,
+                        float b, const char *meta, const float *w)
 {
   FILE *f = fopen(path, "wb");
   if (!f) die("%s: %s", path, strerror(errno));
-  uint32_t u[2] = {bits, 0};
+  uint32_t u = bits, fl = flags;
   float h[3] = {bias, a, b};
   uint32_t ml = (uint32_t)strlen(meta);
   static const char zero[4] = {0};
   fwrite(TOXICITY_MAGIC, 1, 8, f);
-  fwrite(u, 4, 1, f);
+  fwrite(&u, 4, 1, f);
   fwrite(h, 4, 3, f);
+  fwrite(&fl, 4, 1, f);
   fwrite(&ml, 4, 1, f);
   fwrite(meta, 1, ml, f);
-  size_t off = 28 + ml;
+  size_t off = 32 + ml;
   fwrite(zero, 1, ((off + 3) & ~(size_t)3) - off, f);
   fwrite(w, 4, (size_t)1 << bits, f);
   if (fclose(f) != 0) die("%s: write failed", path);
+}
+
+typedef struct {
+  quality dav, neu, ih, sf, dh, fn;
+  int has_ih, has_sf, has_dh, has_fn;
+} report;
+
+static report evaluate(const exlist *L, const opts *o, const toxicity_model *m, FILE *out)
+{
+  report r = {0};
+  r.dav = eval_split(L, SPLIT_TEST, 0, m);
+  print_quality(out, "davidson_test", r.dav);
+  r.neu = eval_split(L, SPLIT_TEST, 1, m);
+  if (r.neu.n) fprintf(out, "neutral_test: n=%zu mean_p=%.4f\n", r.neu.n, r.neu.mean_neg);
+  if (o->implicit) {
+    r.has_ih = 1;
+    r.ih = eval_split(L, SPLIT_TEST, 3, m);
+    print_quality(out, "implicit_hate_test", r.ih);
+  }
+  if (o->stormfront) {
+    r.has_sf = 1;
+    r.sf = eval_stormfront(o->stormfront, m);
+    print_quality(out, "stormfront", r.sf);
+  }
+  if (o->ndynahate) {
+    scored *s = NULL;
+    size_t n = 0;
+    for (int k = 0; k < o->ndynahate; k++) eval_dynahate(o->dynahate[k], m, &s, &n);
+    r.has_dh = 1;
+    r.dh = measure(s, n);
+    free(s);
+    print_quality(out, "dynahate", r.dh);
+  }
+  if (o->functional) {
+    r.has_fn = 1;
+    r.fn = eval_functional(o->functional, m, out);
+    print_quality(out, "functional", r.fn);
+  }
+  return r;
 }
 
 int main(int argc, char **argv)
@@ -662,11 +881,14 @@ int main(int argc, char **argv)
   opts o = {0};
   o.seed = 20240601;
   o.epochs = 8;
-  o.bits = 18;
+  o.bits = 20;
+  o.flags = TOXICITY_F_ALL;
   o.lr = 0.15;
   o.l2 = 2e-6;
   o.generated = 6000;
   o.hate_weight = 3;
+  o.implicit_weight = 1;
+  o.template_weight = 1;
   o.templates = 1;
   if (argc < 2) usage();
   o.mode = argv[1];
@@ -676,27 +898,35 @@ int main(int argc, char **argv)
     const char *v = argv[++i];
     if (!strcmp(a, "--davidson")) o.davidson = v;
     else if (!strcmp(a, "--stormfront")) o.stormfront = v;
+    else if (!strcmp(a, "--implicit-hate")) o.implicit = v;
+    else if (!strcmp(a, "--functional")) o.functional = v;
+    else if (!strcmp(a, "--dynahate") && o.ndynahate < 4) o.dynahate[o.ndynahate++] = v;
     else if (!strcmp(a, "--out")) o.out = v;
     else if (!strcmp(a, "--model")) o.model = v;
     else if (!strcmp(a, "--neutral") && o.nneutral < 128) o.neutral[o.nneutral++] = v;
     else if (!strcmp(a, "--seed")) o.seed = (unsigned)strtoul(v, NULL, 10);
     else if (!strcmp(a, "--epochs")) o.epochs = (unsigned)strtoul(v, NULL, 10);
     else if (!strcmp(a, "--bits")) o.bits = (unsigned)strtoul(v, NULL, 10);
+    else if (!strcmp(a, "--features")) o.flags = (unsigned)strtoul(v, NULL, 0);
     else if (!strcmp(a, "--lr")) o.lr = strtod(v, NULL);
     else if (!strcmp(a, "--l2")) o.l2 = strtod(v, NULL);
     else if (!strcmp(a, "--identity-templates")) o.templates = atoi(v);
     else if (!strcmp(a, "--hate-weight")) o.hate_weight = strtod(v, NULL);
+    else if (!strcmp(a, "--implicit-weight")) o.implicit_weight = strtod(v, NULL);
+    else if (!strcmp(a, "--template-weight")) o.template_weight = strtod(v, NULL);
     else if (!strcmp(a, "--generated")) o.generated = strtoul(v, NULL, 10);
     else usage();
   }
   if (!o.davidson) usage();
   if (o.bits < TOXICITY_MIN_BITS || o.bits > TOXICITY_MAX_BITS) die("--bits out of range");
+  if (o.flags == 0 || (o.flags & ~(unsigned)TOXICITY_F_ALL)) die("--features out of range");
   rng_state = 0x853c49e6748fea9bULL ^ ((uint64_t)o.seed * 0x9e3779b97f4a7c15ULL);
   if (!rng_state) rng_state = 1;
 
   exlist L = {0};
   load_davidson(&L, o.davidson);
-  size_t ndav = L.n;
+  size_t ndav = L.n, nih = 0;
+  if (o.implicit) nih = load_implicit(&L, o.implicit);
   char err[256];
 
   if (!strcmp(o.mode, "eval")) {
@@ -706,9 +936,8 @@ int main(int argc, char **argv)
     toxicity_model m;
     if (toxicity_model_parse(&m, (unsigned char *)buf, len, err, sizeof err) != 0) die("%s", err);
     printf("model %s sha256 %s\n", o.model, m.sha256);
-    print_quality(stdout, "davidson_test", eval_split(&L, SPLIT_TEST, 0, &m));
+    evaluate(&L, &o, &m, stdout);
     print_quality(stdout, "davidson_val", eval_split(&L, SPLIT_VAL, 0, &m));
-    if (o.stormfront) print_quality(stdout, "stormfront", eval_stormfront(o.stormfront, &m));
     toxicity_model_free(&m);
     free(buf);
     for (size_t i = 0; i < L.n; i++) free(L.v[i].text);
@@ -720,13 +949,15 @@ int main(int argc, char **argv)
   size_t nfile = 0;
   for (int k = 0; k < o.nneutral; k++) nfile += load_neutral(&L, o.neutral[k]);
   size_t ngen = gen_neutral(&L, o.generated);
-  size_t nid = 0, nid_toxic = 0;
-  if (o.templates) nid = gen_identity(&L, &nid_toxic);
-  fprintf(stderr, "davidson rows %zu, neutral sentences from files %zu, generated %zu, "
-          "identity templates %zu (%zu toxic)\n", ndav, nfile, ngen, nid, nid_toxic);
+  size_t nid = 0, nid_toxic = 0, tcounts[5] = {0};
+  if (o.templates) nid = gen_identity(&L, &nid_toxic, tcounts);
+  fprintf(stderr, "davidson rows %zu, implicit hate rows %zu, neutral sentences from files %zu, "
+          "generated %zu, identity templates %zu (%zu toxic; hateful %zu, neutral %zu, "
+          "counter-speech %zu, negated %zu, non-human %zu)\n", ndav, nih, nfile, ngen, nid,
+          nid_toxic, tcounts[0], tcounts[1], tcounts[2], tcounts[3], tcounts[4]);
 
   u32list F = {0};
-  featurize(&L, &F, o.bits);
+  featurize(&L, &F, o.bits, o.flags);
 
   /* class weights: toxic and non-toxic training examples weigh the same in total */
   double npos = 0, nneg = 0;
@@ -759,6 +990,8 @@ int main(int argc, char **argv)
       double z = raw_logit(w, (float)bias, &F, e);
       double p = sigm(z);
       double cw = (e->label ? wpos : wneg) * (e->hate ? o.hate_weight : 1.0);
+      if (e->source == 3) cw *= o.implicit_weight;
+      if (e->source == 2) cw *= o.template_weight;
       loss -= cw * (e->label ? log(p + 1e-12) : log(1 - p + 1e-12));
       double g = cw * (p - e->label);
       double sc = e->nf ? 1.0 / sqrt((double)e->nf) : 0;
@@ -773,15 +1006,22 @@ int main(int argc, char **argv)
     }
     /* validation AUC of the raw logits, for the log only */
     scored *s = xrealloc(NULL, L.n * sizeof *s);
-    size_t n = 0;
+    size_t n = 0, n3 = 0;
     for (size_t i = 0; i < L.n; i++)
       if (L.v[i].split == SPLIT_VAL && L.v[i].source == 0) {
         s[n].p = raw_logit(w, (float)bias, &F, &L.v[i]);
         s[n].y = L.v[i].label;
         n++;
       }
-    fprintf(stderr, "epoch %u: train loss %.4f, davidson val auc %.4f\n", ep + 1,
-            loss / (double)ntrain, roc_auc(s, n));
+    double auc0 = roc_auc(s, n);
+    for (size_t i = 0; i < L.n; i++)
+      if (L.v[i].split == SPLIT_VAL && L.v[i].source == 3) {
+        s[n3].p = raw_logit(w, (float)bias, &F, &L.v[i]);
+        s[n3].y = L.v[i].label;
+        n3++;
+      }
+    fprintf(stderr, "epoch %u: train loss %.4f, davidson val auc %.4f, implicit hate val auc %.4f\n",
+            ep + 1, loss / (double)ntrain, auc0, n3 ? roc_auc(s, n3) : NAN);
     free(s);
   }
 
@@ -800,40 +1040,48 @@ int main(int argc, char **argv)
   fprintf(stderr, "platt a=%.5f b=%.5f on %zu validation rows\n", pa, pb, nv);
 
   /* measure with the exact scoring code of the engine */
-  char *meta_tmp = "";
-  write_model(o.out, o.bits, (float)bias, (float)pa, (float)pb, meta_tmp, w);
+  write_model(o.out, o.bits, o.flags, (float)bias, (float)pa, (float)pb, "", w);
   size_t len;
   char *buf = read_file(o.out, &len);
   toxicity_model m;
   if (toxicity_model_parse(&m, (unsigned char *)buf, len, err, sizeof err) != 0) die("%s", err);
-  quality qt = eval_split(&L, SPLIT_TEST, 0, &m);
-  quality qn = eval_split(&L, SPLIT_TEST, 1, &m);
-  quality qs = {0};
-  if (o.stormfront) qs = eval_stormfront(o.stormfront, &m);
+  report r = evaluate(&L, &o, &m, stderr);
   toxicity_model_free(&m);
   free(buf);
 
-  char meta[4096];
+  char meta[8192];
   size_t ml = 0;
 #define META(...) ml += (size_t)snprintf(meta + ml, sizeof meta - ml, __VA_ARGS__)
-  META("model=logistic regression over hashed word 1-2-grams and char 3-5-grams, 2^%u buckets, "
-       "Platt-calibrated\n", o.bits);
+  META("model=logistic regression over hashed features (flags 0x%x: word 1-3-grams, char "
+       "3-5-grams, negation scope, quotation, identity x word, identity-class 2-3-grams), "
+       "2^%u buckets, Platt-calibrated\n", o.flags, o.bits);
   META("training_data=Davidson et al. 2017 hate-speech-and-offensive-language labeled_data.csv "
-       "(MIT), %zu rows, toxic = class 0 or 1; plus %zu neutral sentences (%zu from files, %zu "
-       "generated); plus %zu identity template sentences (%zu toxic)\n", ndav, nfile + ngen, nfile,
-       ngen, nid, nid_toxic);
-  META("split=hash of row id: 80%% train, 10%% validation (calibration), 10%% test\n");
-  META("seed=%u\nepochs=%u\nlr=%g\nl2=%g\nhate_weight=%g\n", o.seed, o.epochs, o.lr, o.l2, o.hate_weight);
+       "(MIT), %zu rows, toxic = class 0 or 1; Implicit Hate Corpus stage 1 (ElSherief et al. "
+       "2021, CC BY 4.0), %zu posts, 70%% used for training; plus %zu neutral sentences (%zu "
+       "from files, %zu generated); plus %zu identity template sentences (%zu toxic)\n", ndav,
+       nih, nfile + ngen, nfile, ngen, nid, nid_toxic);
+  META("split=hash of row id: Davidson 80%% train, 10%% validation (calibration), 10%% test; "
+       "Implicit Hate 70%% train, 10%% validation, 20%% test\n");
+  META("not_trained_on=DynaHate (measured only), Stormfront (measured only)\n");
+  META("seed=%u\nepochs=%u\nlr=%g\nl2=%g\nhate_weight=%g\nimplicit_weight=%g\n"
+       "template_weight=%g\n", o.seed, o.epochs, o.lr, o.l2, o.hate_weight, o.implicit_weight,
+       o.template_weight);
   META("davidson_test_n=%zu\ndavidson_test_roc_auc=%.4f\ndavidson_test_f1=%.4f\n"
-       "davidson_test_ece=%.4f\ndavidson_test_accuracy=%.4f\n", qt.n, qt.auc, qt.f1, qt.ece, qt.acc);
-  META("neutral_test_n=%zu\nneutral_test_mean_p=%.4f\n", qn.n, qn.mean_neg);
-  if (o.stormfront)
-    META("stormfront_n=%zu\nstormfront_hate=%zu\nstormfront_roc_auc=%.4f\n", qs.n, qs.npos, qs.auc);
-  write_model(o.out, o.bits, (float)bias, (float)pa, (float)pb, meta, w);
+       "davidson_test_ece=%.4f\ndavidson_test_accuracy=%.4f\n", r.dav.n, r.dav.auc, r.dav.f1,
+       r.dav.ece, r.dav.acc);
+  META("neutral_test_n=%zu\nneutral_test_mean_p=%.4f\n", r.neu.n, r.neu.mean_neg);
+  if (r.has_ih)
+    META("implicit_hate_test_n=%zu\nimplicit_hate_test_roc_auc=%.4f\n", r.ih.n, r.ih.auc);
+  if (r.has_sf)
+    META("stormfront_n=%zu\nstormfront_hate=%zu\nstormfront_roc_auc=%.4f\n", r.sf.n, r.sf.npos,
+         r.sf.auc);
+  if (r.has_dh) META("dynahate_n=%zu\ndynahate_roc_auc=%.4f\n", r.dh.n, r.dh.auc);
+  if (r.has_fn)
+    META("functional_n=%zu\nfunctional_accuracy=%.4f\nfunctional_roc_auc=%.4f\n", r.fn.n,
+         r.fn.acc, r.fn.auc);
+  if (ml >= sizeof meta) die("metadata too long");
+  write_model(o.out, o.bits, o.flags, (float)bias, (float)pa, (float)pb, meta, w);
 
-  print_quality(stdout, "davidson_test", qt);
-  printf("neutral_test: n=%zu mean_p=%.4f\n", qn.n, qn.mean_neg);
-  if (o.stormfront) print_quality(stdout, "stormfront", qs);
   buf = read_file(o.out, &len);
   char hex[65];
   sha256_hex(buf, len, hex);

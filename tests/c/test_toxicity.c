@@ -8,20 +8,24 @@
 #include "toxicity.h"
 
 /* The sha256 of engine/data/toxicity.bin; docs/toxicity.md must state it. */
-#define WEIGHTS_SHA256 "f4b3aa671eff29b0b4eb4a6eae1cf5529a725b8be9b84bfa1eab5cf97a489eab"
+#define WEIGHTS_SHA256 "2b870ecf27b699382b208ed667c6b23c564d16c2d1af86febc05cbf9642d0380"
 
 static void test_normalize(void)
 {
   static const struct { const char *in, *out; } cases[] = {
       {"", ""},
-      {"Hello, World!", "hello world"},
+      {"Hello, World!", "hello . world"},
+      {"U.S. citizens, 3.14 \"quoted words\" here.", "u s . citizens . 3 14 \" quoted words \" here"},
+      {"He said: “they are rats”. I disagree!!", "he said . \" they are rats \" . i disagree"},
+      {"Wait... what?!", "wait . what"},
+      {"\"\" x", "\" \" x"},
       {"RT @user_1: so cool http://t.co/abc #winning", "so cool winning"},
       {"&amp; &lt;b&gt; A&amp;B", "b a b"},
       {"lol &#128514;&#128514;", "lol 😂 😂"},
       {"soooooo coooool!!!", "soo cool"},
       {"h3ll0 w0rld 2024", "hello world 2024"},
       {"don't can’t", "dont cant"},
-      {"f*ck a$$ sh!t b@d f**", "f*ck ass sh t bad f**"},
+      {"f*ck a$$ sh!t b@d f**", "f*ck ass sh*t bad f**"},
       {"ÉCOLE Ärger ПРИВЕТ", "école ärger привет"},
       {"tab\tnew\nline  spaces", "tab new line spaces"},
       {"bad\xff\xfe" "bytes\xc3", "bad bytes"},
@@ -57,24 +61,60 @@ static void collect(uint32_t b, void *ud)
   f->n++;
 }
 
+#define V1 (TOXICITY_F_WORD | TOXICITY_F_BIGRAM | TOXICITY_F_CHAR)
+
 static void test_features(void)
 {
   fl a = {0}, b = {0};
   /* "ab": unigram + char 3-grams of "<ab>" (<ab, ab>) + 4-gram <ab> = 4 */
-  CHECK(toxicity_features("ab", 2, 18, collect, &a) == 4);
+  CHECK(toxicity_features("ab", 2, 18, V1, collect, &a) == 4);
   CHECK(a.n == 4);
   /* "ab ab": two words, one bigram */
-  CHECK(toxicity_features("ab ab", 5, 18, collect, &b) == 9);
+  CHECK(toxicity_features("ab ab", 5, 18, V1, collect, &b) == 9);
   for (size_t i = 0; i < 4; i++) CHECK(a.v[i] == b.v[i]);
   /* normalisation first: the same features for case and noise variants */
   fl c = {0};
-  toxicity_features("AB!!", 4, 18, collect, &c);
+  toxicity_features("AB!!", 4, 18, V1, collect, &c);
   CHECK(c.n == 4 && memcmp(a.v, c.v, 4 * sizeof a.v[0]) == 0);
   fl d = {0};
-  CHECK(toxicity_features("ab", 2, 10, collect, &d) == 4);
+  CHECK(toxicity_features("ab", 2, 10, V1, collect, &d) == 4);
   for (size_t i = 0; i < d.n && i < 64; i++) CHECK(d.v[i] < 1024);
   fl e = {0};
-  CHECK(toxicity_features("", 0, 18, collect, &e) == 0);
+  CHECK(toxicity_features("", 0, 18, TOXICITY_F_ALL, collect, &e) == 0);
+  /* a clause mark ends a bigram and is not a word itself */
+  CHECK(toxicity_features("ab. ab", 6, 18, TOXICITY_F_WORD | TOXICITY_F_BIGRAM, collect, &e) == 2);
+  CHECK(toxicity_features("ab ab", 5, 18, TOXICITY_F_WORD | TOXICITY_F_BIGRAM, collect, &e) == 3);
+  CHECK(toxicity_features("ab ab ab", 8, 18, TOXICITY_F_TRIGRAM, collect, &e) == 1);
+
+  /* negation scope: words after a negator, up to the clause end */
+  unsigned WN = TOXICITY_F_WORD | TOXICITY_F_NEG;
+  CHECK(toxicity_features("ab", 2, 18, WN, collect, &e) == 1);
+  CHECK(toxicity_features("not ab", 6, 18, WN, collect, &e) == 3);
+  CHECK(toxicity_features("don't ab cd", 11, 18, WN, collect, &e) == 5);
+  CHECK(toxicity_features("not ab, cd", 10, 18, WN, collect, &e) == 4);
+  fl n1 = {0}, n2 = {0};
+  toxicity_features("x ab", 4, 18, WN, collect, &n1);
+  toxicity_features("never ab", 8, 18, WN, collect, &n2);
+  CHECK(n1.n == 2 && n2.n == 3 && n1.v[1] == n2.v[1] && n2.v[2] != n2.v[1]);
+
+  /* quotation: words between double quotes get a second feature */
+  unsigned WQ = TOXICITY_F_WORD | TOXICITY_F_QUOTE;
+  CHECK(toxicity_features("\"ab cd\" ef", 10, 18, WQ, collect, &e) == 5);
+  CHECK(toxicity_features("ab cd ef", 8, 18, WQ, collect, &e) == 3);
+
+  /* identity x word: only in a text that names a group */
+  unsigned WI = TOXICITY_F_WORD | TOXICITY_F_IDWORD;
+  CHECK(toxicity_features("cats are vermin", 15, 18, WI, collect, &e) == 3);
+  CHECK(toxicity_features("Muslims are vermin", 18, 18, WI, collect, &e) == 5);
+  CHECK(toxicity_features("Muslims are not vermin", 22, 18, WI | TOXICITY_F_NEG, collect, &e) ==
+        4 + 3 + 1 + 1);   /* words, id x word (3), negated "vermin", id x negated "vermin" */
+
+  /* identity class 2-/3-grams: the same buckets for every group */
+  fl g1 = {0}, g2 = {0}, g3 = {0};
+  CHECK(toxicity_features("Jews are vermin", 15, 18, TOXICITY_F_IDGRAM, collect, &g1) == 2);
+  CHECK(toxicity_features("refugees are vermin", 19, 18, TOXICITY_F_IDGRAM, collect, &g2) == 2);
+  CHECK(g1.v[0] == g2.v[0] && g1.v[1] == g2.v[1]);
+  CHECK(toxicity_features("cats are vermin", 15, 18, TOXICITY_F_IDGRAM, collect, &g3) == 0);
 }
 
 static void test_parse_errors(void)
@@ -90,19 +130,32 @@ static void test_parse_errors(void)
   CHECK(strstr(err, "hash bits") != NULL);
   buf[8] = 10;
   CHECK(toxicity_model_parse(&m, buf, sizeof buf, err, sizeof err) == -1);
-  CHECK(strstr(err, "expected 4124") != NULL);
+  CHECK(strstr(err, "feature flags") != NULL);
+  buf[24] = 7;
+  buf[25] = 1;   /* flag 256 does not exist */
+  CHECK(toxicity_model_parse(&m, buf, sizeof buf, err, sizeof err) == -1);
+  CHECK(strstr(err, "feature flags 0x107") != NULL);
+  buf[25] = 0;
+  CHECK(toxicity_model_parse(&m, buf, sizeof buf, err, sizeof err) == -1);
+  CHECK(strstr(err, "expected 4128") != NULL);
+  /* a v1 file is refused by its magic */
+  memcpy(buf, "EVTOXLR1", 8);
+  CHECK(toxicity_model_parse(&m, buf, sizeof buf, err, sizeof err) == -1);
+  CHECK(strstr(err, "bad magic") != NULL);
   /* a well-formed tiny model, misaligned on purpose: weights are copied */
-  size_t len = 28 + 4 + 4096;
+  size_t len = 32 + 4 + 4096;
   unsigned char *raw = calloc(1, len + 1), *p = raw + 1;
   memcpy(p, TOXICITY_MAGIC, 8);
   p[8] = 10;
   float hdr[3] = {0.5f, 2.0f, 0.0f};
   memcpy(p + 12, hdr, 12);
-  p[24] = 3;
-  memcpy(p + 28, "a=1", 3);
+  p[24] = TOXICITY_F_ALL;
+  p[28] = 3;
+  memcpy(p + 32, "a=1", 3);
   CHECK(toxicity_model_parse(&m, p, len, err, sizeof err) == 0);
   CHECK(m.owned != NULL);
   CHECK(m.meta_len == 3 && memcmp(m.meta, "a=1", 3) == 0);
+  CHECK(m.flags == TOXICITY_F_ALL);
   /* all weights zero: logit = bias, p = sigmoid(2 * 0.5) */
   CHECK_NUM(toxicity_logit(&m, "anything", 8), 0.5, 1e-12);
   CHECK_NUM(toxicity_prob(&m, "anything", 8), 1 / (1 + exp(-1.0)), 1e-12);
@@ -138,6 +191,7 @@ static void test_default_model(void)
     return;
   }
   CHECK_STR(m->sha256, WEIGHTS_SHA256);
+  CHECK(m->flags == TOXICITY_F_ALL);
   CHECK(toxicity_default(err, sizeof err) == m);
   /* the docs state the same hash */
   FILE *f = fopen("docs/toxicity.md", "rb");
@@ -151,7 +205,7 @@ static void test_default_model(void)
   }
   /* the metadata carries the measured quality */
   CHECK(m->meta_len > 0);
-  char meta[4096];
+  char meta[8192];
   size_t ml = m->meta_len < sizeof meta - 1 ? m->meta_len : sizeof meta - 1;
   memcpy(meta, m->meta, ml);
   meta[ml] = 0;

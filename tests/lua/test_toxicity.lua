@@ -44,7 +44,8 @@ h.case("info: backend, hash, provenance", function()
 end)
 
 h.case("normalize shows what the model sees", function()
-  h.eq(tox.normalize("RT @x: Sooooo GOOD!!! http://t.co/y &amp; #yes"), "soo good yes", "tweet")
+  h.eq(tox.normalize("RT @x: Sooooo GOOD!!! http://t.co/y &amp; #yes"), "soo good . yes", "tweet")
+  h.eq(tox.normalize('He said "they are rats", I disagree.'), 'he said " they are rats " . i disagree', "marks")
 end)
 
 h.case("metric: names, aggregates, ratio, info", function()
@@ -140,18 +141,38 @@ h.case("the documented quality numbers are reproduced from the committed weights
   local code, out, err = h.sh(h.quote(trainer) .. " eval --model " ..
     h.quote(h.source_dir .. "/engine/data/toxicity.bin") .. " --davidson " ..
     h.quote(data .. "/davidson/labeled_data.csv") .. " --stormfront " ..
-    h.quote(data .. "/stormfront/stormfront.csv"))
+    h.quote(data .. "/stormfront/stormfront.csv") .. " --implicit-hate " ..
+    h.quote(data .. "/implicit_hate/implicit_hate_v1_stg1_posts.tsv") .. " --dynahate " ..
+    h.quote(data .. "/dynahate_eval/dev.csv") .. " --dynahate " ..
+    h.quote(data .. "/dynahate_eval/test.csv") .. " --functional " ..
+    h.quote(h.source_dir .. "/tests/data/toxicity/functional.tsv"))
   h.eq(code, 0, "evalua-train-toxicity eval: " .. err)
   local q = tox.info().quality
   local auc, f1, ece = out:match("davidson_test: n=%d+ toxic=%d+ roc_auc=([%d.]+) f1@0.5=([%d.]+) ece10=([%d.]+)")
   h.eq(tonumber(auc), q.davidson_test_roc_auc, "davidson auc")
   h.eq(tonumber(f1), q.davidson_test_f1, "davidson f1")
   h.eq(tonumber(ece), q.davidson_test_ece, "davidson ece")
-  h.eq(tonumber(out:match("stormfront: n=%d+ toxic=%d+ roc_auc=([%d.]+)")), q.stormfront_roc_auc, "stormfront auc")
-  -- and the docs quote the same numbers
+  local function auc_of(set) return tonumber(out:match("\n" .. set .. ": n=%d+ toxic=%d+ roc_auc=([%d.]+)")) end
+  h.eq(auc_of("stormfront"), q.stormfront_roc_auc, "stormfront auc")
+  h.eq(auc_of("implicit_hate_test"), q.implicit_hate_test_roc_auc, "implicit hate auc")
+  h.eq(auc_of("dynahate"), q.dynahate_roc_auc, "dynahate auc")
+  h.eq(auc_of("functional"), q.functional_roc_auc, "functional auc")
+  h.eq(tonumber(out:match("\nfunctional: n=%d+ toxic=%d+ roc_auc=[%d.]+ f1@0.5=[%d.]+ ece10=[%d.]+ accuracy=([%d.]+)")),
+    q.functional_accuracy, "functional accuracy")
+  -- what the issue asks of v2, as far as this model reaches it (see docs/toxicity.md)
+  assert(q.davidson_test_roc_auc >= 0.95, "davidson auc >= 0.95")
+  assert(q.davidson_test_ece <= 0.05, "davidson ece <= 0.05")
+  assert(q.implicit_hate_test_roc_auc >= 0.75, "implicit hate auc >= 0.75")
+  assert(q.stormfront_roc_auc >= 0.80, "stormfront auc >= 0.80")
+  -- and the docs quote the same numbers, per category too
   local doc = h.read(h.source_dir .. "/docs/toxicity.md")
-  assert(doc:find(string.format("%.4f", q.davidson_test_roc_auc), 1, true), "docs: davidson auc")
-  assert(doc:find(string.format("%.4f", q.stormfront_roc_auc), 1, true), "docs: stormfront auc")
+  for _, k in ipairs { "davidson_test_roc_auc", "stormfront_roc_auc", "implicit_hate_test_roc_auc",
+                       "dynahate_roc_auc", "functional_roc_auc", "functional_accuracy" } do
+    assert(doc:find(string.format("%.4f", q[k]), 1, true), "docs: " .. k)
+  end
+  for cat, acc in out:gmatch("functional (%S+)%s+n=%d+ accuracy=([%d.]+)") do
+    assert(doc:find("| " .. cat .. " | ", 1, true) and doc:find(acc, 1, true), "docs: functional " .. cat)
+  end
 end)
 
 h.done()
