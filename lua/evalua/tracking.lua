@@ -514,6 +514,12 @@ function M.run_for_evaluate(f)
     r.shard = M.shard() and config.shard or nil
     r.n_rows = f.n_rows
     active = r
+    if r.shard then
+      -- which shards a store file holds, and the script's arguments, for
+      -- `evalua runs merge` of shards run with separate store files
+      r:set_tag("evalua.shard." .. r.shard[1], r.shard[1] .. "/" .. r.shard[2])
+      r:set_tag("evalua.args", M.json_encode(args))
+    end
   end
   last_run_id, last_run_partial = r.id, false
   if f.params and r.owned then r:log_params(f.params) end

@@ -6,6 +6,7 @@
 --       [--min-effect X] [--resamples B] [--seed N] [--table NAME]
 --   evalua runs push RUN [--mlflow URL] [--experiment NAME]
 --   evalua runs delete RUN [RUN ...]
+--   evalua runs merge SHARD.db [SHARD.db ...] -o RUN.db (evalua.merge)
 -- RUN is a run id, a unique id prefix or a run name. --store PATH (here or
 -- before `runs`) picks the store.
 local M = {}
@@ -23,6 +24,7 @@ usage: evalua runs list [--experiment E] [--status S] [--limit N] [--json]
                            [--resamples B] [--seed N] [--table NAME]
        evalua runs push RUN [--mlflow URL] [--experiment NAME]   (to an MLflow tracking server)
        evalua runs delete RUN [RUN ...]
+       evalua runs merge SHARD.db [SHARD.db ...] -o RUN.db   (shards run with separate stores)
 RUN: a run id, a unique id prefix, or a run name
   --json                 the same data as JSON (list, show, compare)
   --store PATH           the run store (default ./evalua.db or $EVALUA_STORE)
@@ -522,6 +524,7 @@ local spec = {
 }
 
 function M.main(args)
+  if args[1] == "merge" then return require("evalua.merge").main({ table.unpack(args, 2) }) end
   local opts, pos = util.parse_args("runs", args, spec)
   if opts.help or opts.h then
     print(usage_text)
