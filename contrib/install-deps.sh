@@ -8,8 +8,10 @@ PKGS="cmake make gcc lua5.4 liblua5.4-dev lua-cjson-dev lua-filesystem-dev libcu
 libplplot-dev plplot-driver-cairo libsqlite3-dev sqlite3 hyphen-en-us libopenblas-dev
 fonts-dejavu-core"
 # the tests also need: curl (the test server kit), python3 with numpy and regex (the
-# RoBERTa reference, a fake MLflow server), Chromium (the report)
-[ "${1:-}" = "--test" ] && PKGS="$PKGS curl python3 python3-numpy python3-regex chromium"
+# RoBERTa reference, a fake MLflow server), Chromium (the report), Slurm and munge (a
+# one-node cluster for the job-array test, skipped where its daemons cannot start)
+[ "${1:-}" = "--test" ] && PKGS="$PKGS curl python3 python3-numpy python3-regex chromium
+slurmctld slurmd slurm-client munge"
 # --regen: what regenerates committed reference values (tests/data/agreement/gen_expected.py)
 [ "${1:-}" = "--regen" ] && PKGS="$PKGS python3 python3-scipy python3-sklearn"
 missing=""
