@@ -20,6 +20,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "tsbatch.h"
 #include "tsjson.h"
 #include "judges.h"
 
@@ -645,6 +646,19 @@ static void error_body(tsbuf *b, enum api api, const char *type, const char *msg
   }
 }
 
+/* The batch APIs (tsbatch.c) answer their lines with the same replies. */
+void ts_chat_reply_node(const tsj_node *req, int anthropic, tsbuf *out, int *status)
+{
+  enum api api = anthropic ? API_ANTHROPIC : API_OPENAI;
+  *status = 200;
+  if (!req || req->type != TSJ_OBJ) {
+    *status = 400;
+    error_body(out, api, "invalid_request_error", "request body is not a JSON object");
+    return;
+  }
+  build_reply(req, api, NULL, out);
+}
+
 static enum fault fault_by_name(const char *s)
 {
   for (int i = 1; i < F_COUNT; i++)
@@ -684,8 +698,11 @@ static void handle(struct conn *c, struct request *r)
     st.other_requests++;
     if (!strcmp(r->path, "/stats") && !strcmp(r->method, "GET")) {
       stats_json(&body, strstr(r->query, "keys=1") != NULL);
+    } else if (tsbatch_handles(r->path)) {
+      tsbatch_handle(r->method, r->path, r->body, r->body_len, &body, &status);
     } else if (!strcmp(r->path, "/reset") && !strcmp(r->method, "POST")) {
       stats_reset();
+      tsbatch_reset();
       tsbuf_adds(&body, "{\"ok\":true}\n");
     } else if (!strcmp(r->path, "/health")) {
       tsbuf_adds(&body, "{\"ok\":true}\n");
@@ -952,12 +969,17 @@ static const char usage[] =
   "         malformed,truncated] [--retry-after S] [--retry-after-ms N] [--stall-ms N]\n"
   "         [--replies FILE.jsonl] [--require-key KEY] [--max-seconds N] [--log FILE]\n"
   "         [--pairwise longer|first|hash]\n"
+  "         [--batch-ms N] [--batch-fail-rate R]\n"
   "A loopback OpenAI/Anthropic-compatible server for tests (binds 127.0.0.1).\n"
   "Endpoints: POST /v1/chat/completions, /chat/completions,\n"
   "  /openai/deployments/NAME/chat/completions, /v1/messages; GET /stats[?keys=1];\n"
   "  POST /reset. Request headers x-evalua-fault: KIND [x-evalua-fault-count: N]\n"
   "  force a fault (for the first N receipts of that request); x-evalua-latency-ms: N\n"
-  "  overrides the latency.\n";
+  "  overrides the latency.\n"
+  "Batch APIs: POST /v1/files, POST /v1/batches, GET /v1/batches/ID,\n"
+  "  GET /v1/files/ID/content, POST /v1/messages/batches, GET /v1/messages/batches/ID[/results],\n"
+  "  GET /batch-stats; a batch takes --batch-ms (300), --batch-fail-rate of its lines\n"
+  "  fail the first time their custom_id is processed.\n";
 
 static void parse_args(int argc, char **argv)
 {
@@ -986,6 +1008,8 @@ static void parse_args(int argc, char **argv)
     else if (!strcmp(a, "--seed")) opt.seed = strtoull(v, &e, 10);
     else if (!strcmp(a, "--fault-rate")) opt.fault_rate = strtod(v, &e);
     else if (!strcmp(a, "--max-seconds")) opt.max_seconds = strtod(v, &e);
+    else if (!strcmp(a, "--batch-ms")) tsbatch_ms = strtol(v, &e, 10);
+    else if (!strcmp(a, "--batch-fail-rate")) tsbatch_fail_rate = strtod(v, &e);
     else if (!strcmp(a, "--faults")) {
       char *copy = strdup(v), *save = NULL;
       opt.nfaults = 0;
@@ -1025,6 +1049,7 @@ int main(int argc, char **argv)
   socklen_t sl = sizeof sa;
   getsockname(ls, (struct sockaddr *)&sa, &sl);
   int port = ntohs(sa.sin_port);
+  tsbatch_port = port;
   epfd = epoll_create1(EPOLL_CLOEXEC);
   struct epoll_event ev = { .events = EPOLLIN, .data.fd = ls };
   epoll_ctl(epfd, EPOLL_CTL_ADD, ls, &ev);
