@@ -32,6 +32,7 @@ static const char usage_text[] =
   "  --resume RUN_ID            continue a run, computing only its missing rows\n"
   "  --shard I/N                compute only the rows of shard I of N\n"
   "  --dry-run                  count requests and tokens, send nothing\n"
+  "  --batch                    send model and judge calls through the providers' batch APIs\n"
   "  --quiet                    no progress on stderr\n"
   "  --fail-under METRIC=VALUE  exit 1 when a metric of the run is below VALUE\n"
   "  --fail-on-regression RUN   exit 1 on a significant regression against RUN\n"
@@ -224,6 +225,7 @@ static int parse_args(lua_State *L, struct cli *c)
     else if (strcmp(a, "--no-cache") == 0) { lua_pushboolean(L, 0); lua_setfield(L, fu - 1, "cache"); }
     else if (strcmp(a, "--offline") == 0) { lua_pushboolean(L, 1); lua_setfield(L, fu - 1, "offline"); }
     else if (strcmp(a, "--dry-run") == 0) { lua_pushboolean(L, 1); lua_setfield(L, fu - 1, "dry_run"); }
+    else if (strcmp(a, "--batch") == 0) { lua_pushboolean(L, 1); lua_setfield(L, fu - 1, "batch"); }
     else if (strcmp(a, "--quiet") == 0 || strcmp(a, "-q") == 0) { lua_pushboolean(L, 1); lua_setfield(L, fu - 1, "quiet"); }
     else if (strcmp(a, "--dev") == 0) {
       lua_pushboolean(L, 1); lua_setfield(L, fu - 1, "dev");

@@ -119,7 +119,8 @@ end
 -- Records one call. r: provider, model, usage ({ prompt_tokens,
 -- completion_tokens, total_tokens } or nil), cached (replayed from the
 -- cache: no tokens billed), failed (no answer), unsent (failed before
--- anything was sent, as an --offline miss).
+-- anything was sent, as an --offline miss), batch (answered through a
+-- provider batch API: priced at batch_discount of the list price).
 function M.record(r)
   local e = entry(r.provider, r.model)
   e.calls = e.calls + 1
@@ -137,9 +138,22 @@ function M.record(r)
     e.completion_tokens = e.completion_tokens + c
     e.total_tokens = e.total_tokens + (tonumber(u.total_tokens) or (p + c))
     local cost = M.cost(r.model, p, c)
+    if cost and r.batch then cost = cost * M.batch_discount end
     if cost then e.cost_usd = e.cost_usd + cost
     elseif p + c > 0 then e.priced = false end
   end
+end
+
+-- Batch prices: OpenAI Batch and Anthropic Message Batches cost half.
+M.batch_discount = 0.5
+local batch_counts -- evalua.batch: batches, requests, retried, failed, resumed
+
+-- Counts n batch events (field: "batches" submitted, "requests" sent in
+-- them, "retried" lines sent again, "failed" lines given up, "resumed"
+-- batches picked up from an earlier process).
+function M.record_batch(field, n)
+  batch_counts = batch_counts or { batches = 0, requests = 0, retried = 0, failed = 0, resumed = 0 }
+  batch_counts[field] = (batch_counts[field] or 0) + (n or 1)
 end
 
 -- Counts one event of an endpoint pool member: field is "requests",
@@ -154,8 +168,9 @@ function M.record_endpoint(url, field)
 end
 
 -- Records a request counted but not sent (--dry-run) with its estimated
--- prompt tokens.
-function M.record_dry(provider, model, prompt_tokens, cached)
+-- prompt tokens; cached: answered by the response cache (free); batch: it
+-- would go through a batch API (batch prices).
+function M.record_dry(provider, model, prompt_tokens, cached, batch)
   if cached then -- served from the response cache: free, nothing to send
     dry.cached = (dry.cached or 0) + 1
     return
@@ -163,6 +178,10 @@ function M.record_dry(provider, model, prompt_tokens, cached)
   dry.requests = dry.requests + 1
   dry.prompt_tokens = dry.prompt_tokens + prompt_tokens
   local cost = M.cost(model, prompt_tokens, 0)
+  if batch then
+    dry.batch_requests = (dry.batch_requests or 0) + 1
+    if cost then cost = cost * M.batch_discount end
+  end
   if cost then dry.cost_usd = dry.cost_usd + cost
   else dry.unpriced[tostring(provider) .. ":" .. tostring(model)] = true end
 end
@@ -209,6 +228,10 @@ function M.snapshot(before)
   local du = {}
   for name in pairs(dry.unpriced) do du[#du + 1] = name end
   table.sort(du)
+  if batch_counts then
+    total.batch = {}
+    for k, v in pairs(batch_counts) do total.batch[k] = v end
+  end
   if next(endpoints) then
     total.endpoints = {}
     for url, e in pairs(endpoints) do
@@ -216,14 +239,15 @@ function M.snapshot(before)
     end
   end
   total.dry_run = { requests = dry.requests, prompt_tokens = dry.prompt_tokens,
-    cost_usd = dry.cost_usd, unpriced = du, cached = dry.cached or 0 }
+    cost_usd = dry.cost_usd, unpriced = du, cached = dry.cached or 0,
+    batch_requests = dry.batch_requests or 0 }
   return total
 end
 
 -- Forgets everything recorded (tests; a script running several evaluations
 -- may also take a snapshot, then reset).
 function M.reset()
-  models, order, endpoints = {}, {}, {}
+  models, order, endpoints, batch_counts = {}, {}, {}, nil
   dry = { requests = 0, prompt_tokens = 0, cost_usd = 0, unpriced = {} }
 end
 
@@ -239,6 +263,9 @@ function M.summary_line()
   if config.dry_run or s.dry_run.requests > 0 or s.dry_run.cached > 0 then
     local line = string.format("dry run: %d requests, ~%d prompt tokens, est. cost %s",
       s.dry_run.requests, s.dry_run.prompt_tokens, money(s.dry_run.cost_usd))
+    if s.dry_run.batch_requests > 0 then
+      line = line .. string.format(" (%d at batch prices)", s.dry_run.batch_requests)
+    end
     if s.dry_run.cached > 0 then
       line = line .. string.format("; %d more answered by the cache (free)", s.dry_run.cached)
     end
@@ -252,6 +279,10 @@ function M.summary_line()
     s.calls, s.requests, s.cache_hits, s.failures, s.prompt_tokens, s.completion_tokens,
     money(s.cost_usd))
   if #s.unpriced > 0 then line = line .. " (unpriced: " .. table.concat(s.unpriced, ", ") .. ")" end
+  if s.batch then
+    line = line .. string.format("; batch: %d batches, %d requests, %d retried, %d failed",
+      s.batch.batches, s.batch.requests, s.batch.retried, s.batch.failed)
+  end
   return line
 end
 

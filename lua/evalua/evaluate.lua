@@ -269,7 +269,7 @@ local function check_options(opts)
   local allowed = {
     model = true, data = true, model_type = true, targets = true, predictions = true,
     evaluators = true, extra_metrics = true, evaluator_config = true, feature_names = true,
-    inference_params = true, run_name = true, dataset_name = true,
+    inference_params = true, run_name = true, dataset_name = true, batch = true,
   }
   for k in pairs(opts) do
     if not allowed[k] then fail("unknown option '%s'", tostring(k)) end
@@ -414,7 +414,12 @@ function M.evaluate(opts)
   if acc_ok and type(accounting) == "table" and accounting.snapshot then
     ctx.accounting, ctx.accounting_before = accounting, accounting.snapshot()
   end
+  -- batch = true (or a table of evalua.batch settings): this call's model
+  -- and judge requests go through the providers' batch APIs, like --batch
+  local saved_batch = config.batch
+  if opts.batch ~= nil then config.batch = opts.batch end
   local ok, err = pcall(M._run, opts, ctx, run, results, all, n)
+  config.batch = saved_batch
   if not ok then
     -- a run evaluate made itself fails with it; a run the script started is the script's
     if run and run.owned and run.finish then pcall(run.finish, run, "FAILED") end

@@ -72,6 +72,9 @@ function M.send(call)
     args.base_url = pool.key_url
   end
   local req = adapter.build_request(args)
+  -- --batch: the call travels in a provider batch (evalua.batch), at batch prices
+  local batched = config.batch and config.batch ~= false and pool == nil and
+    require("evalua.batch").accepts(call, req) or false
   local cache = require "evalua.cache"
   local key
   if cache.enabled() then
@@ -91,7 +94,7 @@ function M.send(call)
   end
   if config.dry_run then
     accounting.record_dry(call.provider, call.model,
-      accounting.estimate_tokens(args.messages or args.prompt))
+      accounting.estimate_tokens(args.messages or args.prompt), false, batched)
     return nil, "dry run"
   end
   if config.offline then
@@ -125,6 +128,8 @@ function M.send(call)
       local ok, r1, r2 = pcall(sched.run, function() return pool:send(build, M.transport) end)
       if ok then resp, terr = r1, r2 else resp, terr = nil, tostring(r1) end
     end
+  elseif batched then
+    resp, terr = require("evalua.batch").transport(call, req)
   else
     resp, terr = M.transport(req)
   end
@@ -149,7 +154,7 @@ function M.send(call)
     if tonumber(resp.status) == 401 then abort_run(msg) end
     return nil, msg
   end
-  accounting.record{ provider = call.provider, model = call.model, usage = usage }
+  accounting.record{ provider = call.provider, model = call.model, usage = usage, batch = batched }
   report_tokens(usage)
   -- a server that echoes the key back does not get it written to the cache
   local echoed = type(args.api_key) == "string" and #args.api_key >= 8 and

@@ -59,6 +59,10 @@ function M.map(n, fn, opts)
   end
   opts = opts or {}
   local limit = opts.limit or config.concurrency or 32
+  -- under --batch a row mostly waits for its batch: many rows stay alive,
+  -- whatever limit (a judge's max_workers) was asked for; the in-flight
+  -- request cap of evalua.http still holds for requests sent directly
+  if config.batch then limit = math.max(limit, require("evalua.batch").task_limit) end
   if math.type(limit) ~= "integer" then limit = math.floor(tonumber(limit) or 32) end
   if limit < 1 then error("sched.map: limit must be >= 1", 2) end
   if not http._in_task() then
