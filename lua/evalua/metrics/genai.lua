@@ -362,6 +362,7 @@ local GENAI_FIELDS = {
   model = true, grading_context_columns = true, include_input = true, parameters = true,
   aggregations = true, greater_is_better = true, max_workers = true, metric_metadata = true,
   extra_headers = true, proxy_url = true, score_range = true, structured_output = true,
+  jury = true, samples = true, scoring = true, top_logprobs = true,
 }
 
 local function check_model_uri(api, model)
@@ -383,7 +384,8 @@ end
 --[[ make_genai_metric{ name, definition, grading_prompt, examples, version="v1",
 model="openai:/gpt-4", grading_context_columns, include_input=true, parameters,
 aggregations={"mean","variance","p90"}, greater_is_better=true, max_workers=10,
-metric_metadata, extra_headers, proxy_url, score_range, structured_output } ]]
+metric_metadata, extra_headers, proxy_url, score_range, structured_output,
+jury, samples, scoring, top_logprobs } ]]
 function M.make_genai_metric(t)
   local api = "make_genai_metric"
   if type(t) ~= "table" then error(api .. ": expected a table of fields, got " .. type(t), 2) end
@@ -398,7 +400,30 @@ function M.make_genai_metric(t)
   local version = t.version or "v1"
   if version ~= "v1" then error(api .. ": unknown version '" .. tostring(version) .. "' (only 'v1' exists)", 2) end
   local model = t.model or M.DEFAULT_MODEL
-  check_model_uri(api, model)
+  -- a list of judges is a jury (evalua.metrics.jury)
+  local jury_models
+  if type(model) == "table" then
+    if #model == 0 then error(api .. ": field 'model' is an empty list of judges", 2) end
+    for _, x in ipairs(model) do check_model_uri(api, x) end
+    jury_models, model = model, model[1]
+  else
+    check_model_uri(api, model)
+  end
+  local jury = require "evalua.metrics.jury"
+  if t.jury ~= nil and not jury.JURIES[t.jury] then
+    error(api .. ": field 'jury' must be 'mean', 'median' or 'majority'", 2)
+  end
+  if t.jury ~= nil and not jury_models then error(api .. ": field 'jury' needs a list of judges in 'model'", 2) end
+  if t.samples ~= nil and (math.type(t.samples) ~= "integer" or t.samples < 1) then
+    error(api .. ": field 'samples' must be a positive integer", 2)
+  end
+  local temperature = (t.parameters or {}).temperature
+  if (t.samples or 1) > 1 and not (type(temperature) == "number" and temperature > 0) then
+    error(api .. ": samples = " .. t.samples .. " needs parameters.temperature > 0 (else the samples are one answer repeated)", 2)
+  end
+  if t.scoring ~= nil and t.scoring ~= "parsed" and t.scoring ~= "logprobs" then
+    error(api .. ": field 'scoring' must be 'parsed' or 'logprobs'", 2)
+  end
   check_range(api, t.score_range)
   local columns = t.grading_context_columns
   if type(columns) == "string" then columns = { columns }
@@ -411,7 +436,13 @@ function M.make_genai_metric(t)
     include_input = t.include_input ~= false, parameters = t.parameters or M.DEFAULT_PARAMETERS,
     extra_headers = t.extra_headers, proxy_url = t.proxy_url, score_range = t.score_range,
     structured_output = t.structured_output,
+    models = jury_models or { model }, jury = t.jury, samples = t.samples, scoring = t.scoring,
+    top_logprobs = t.top_logprobs,
   }
+  local complex = jury_models ~= nil or (t.samples or 1) > 1 or t.scoring == "logprobs"
+  local g = { ask = ask, read_score = read_score,
+    schema_for = function(x) return wants_schema(x, spec.structured_output) and JSON_SCHEMA or nil end,
+    label = function(x) return type(x) == "string" and x or "function" end }
   local params = { "predictions" }
   if spec.include_input then params[#params + 1] = "inputs" end
   for _, c in ipairs(columns) do
@@ -427,6 +458,7 @@ function M.make_genai_metric(t)
       ctx[c] = a[c]
     end
     local prompt = M.render_prompt(spec, { input = a.inputs, output = a.predictions, context = ctx })
+    if complex then return jury.score_row(spec, g, prompt, row_index) end
     return judge(spec, prompt, row_index)
   end
   local details = M.render_prompt(spec, { input = "{input}", output = "{output}",
@@ -438,7 +470,16 @@ function M.make_genai_metric(t)
     metric_metadata = t.metric_metadata, score_range = t.score_range, kind = "genai",
     genai_metric_args = {
       name = t.name, definition = t.definition, grading_prompt = t.grading_prompt,
-      examples = examples, version = version, model = type(model) == "string" and model or "function",
+      examples = examples, version = version, model = (function()
+        -- the whole jury (and samples, scoring) names the judge: a change re-judges stored rows
+        local names = {}
+        for i, x in ipairs(spec.models) do names[i] = type(x) == "string" and x or "function" end
+        local s = table.concat(names, ",")
+        if jury_models then s = s .. ";jury=" .. (t.jury or "mean") end
+        if (t.samples or 1) > 1 then s = s .. ";samples=" .. t.samples end
+        if t.scoring == "logprobs" then s = s .. ";scoring=logprobs" end
+        return s
+      end)(),
       grading_context_columns = columns, include_input = spec.include_input,
       parameters = spec.parameters, aggregations = t.aggregations,
       greater_is_better = t.greater_is_better ~= false, max_workers = t.max_workers or 10,
@@ -446,6 +487,7 @@ function M.make_genai_metric(t)
     },
   }
   m.render_row = function(a) return M.render_prompt(spec, { input = a.inputs, output = a.predictions, context = a }) end
+  if complex then m.finish_rows = jury.finish_rows(m, spec) end
   return m
 end
 
