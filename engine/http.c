@@ -289,7 +289,7 @@ static int on_debug(CURL *c, curl_infotype type, char *data, size_t size, void *
 
 void http_config_default(http_config *c)
 {
-  c->concurrency = 32;
+  c->concurrency = HTTP_DEFAULT_CONCURRENCY;
   c->max_attempts = 6;
   c->timeout_ms = 120000;
   c->connect_timeout_ms = 10000;

@@ -11,11 +11,17 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* Requests in flight at most unless configured (--concurrency): the one
+ * place this default is written (main.c, the scheduler and --help use it). */
+#define HTTP_DEFAULT_CONCURRENCY 32
+#define HTTP_STR_(x) #x
+#define HTTP_STR(x) HTTP_STR_(x)
+
 typedef struct http_engine http_engine;
 typedef struct http_xfer http_xfer;
 
 typedef struct http_config {
-  long concurrency;      /* transfers in flight at most (default 32) */
+  long concurrency;      /* transfers in flight at most (HTTP_DEFAULT_CONCURRENCY) */
   int max_attempts;      /* attempts per request, first included (default 6) */
   long timeout_ms;       /* per attempt (default 120000) */
   long connect_timeout_ms; /* default 10000 */

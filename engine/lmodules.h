@@ -7,5 +7,6 @@ EVALUA_MODULE(json)     /* engine/ljson.c: the JSON codec (encode, canonical, de
 EVALUA_MODULE(toxicity)
 EVALUA_MODULE(text)     /* engine/ltext.c: readability, ROUGE, stemmer */
 EVALUA_MODULE(table)    /* engine/ltable.c: columnar tables */
-EVALUA_MODULE(http)     /* engine/lhttp.c: tasks, transfers, retries, rate limits */
+EVALUA_MODULE(http)     /* engine/lhttp.c: requests from tasks, retries, rate limits, stats */
+EVALUA_MODULE(sched_core) /* engine/lsched.c: tasks and the loop (= evalua.sched's primitives) */
 EVALUA_MODULE(tokenize) /* engine/ltokenize.c: tiktoken-exact token counts */

@@ -12,6 +12,7 @@
 #include "lualib.h"
 
 #include "embed.h"
+#include "http.h"
 #include "linit.h"
 
 #define PROG "evalua"
@@ -24,7 +25,7 @@ static const char usage_text[] =
   "       evalua --help | --version\n"
   "\n"
   "flags:\n"
-  "  --concurrency N            requests in flight at most (default 32)\n"
+  "  --concurrency N            requests in flight at most (default " HTTP_STR(HTTP_DEFAULT_CONCURRENCY) ")\n"
   "  --no-cache                 neither read nor write the response cache\n"
   "  --offline                  replay from the cache only; a miss is an error\n"
   "  --cache PATH               the response cache file (default ~/.cache/evalua/cache.db)\n"
@@ -289,7 +290,7 @@ static int parse_args(lua_State *L, struct cli *c)
 
 static void set_defaults(lua_State *L)
 {
-  lua_pushinteger(L, 32); lua_setfield(L, -2, "concurrency");
+  lua_pushinteger(L, HTTP_DEFAULT_CONCURRENCY); lua_setfield(L, -2, "concurrency");
   lua_pushboolean(L, 1); lua_setfield(L, -2, "cache");
   lua_pushboolean(L, 0); lua_setfield(L, -2, "offline");
   lua_pushboolean(L, 0); lua_setfield(L, -2, "dry_run");

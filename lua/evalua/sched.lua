@@ -1,19 +1,25 @@
 -- evalua.sched: tasks. map(n, fn, opts) runs fn(i) for i = 1..n as tasks
 -- (coroutines) driven by the one HTTP loop of evalua.http, and returns
 -- results, errors (lists indexed 1..n; a failed item has results[i] == nil
--- and errors[i] a message with a traceback). See docs/http.md.
+-- and errors[i] a message with a traceback). See docs/http.md. The
+-- primitives are C (engine/lsched.c, evalua.sched_core); this file adds the
+-- defaults and the coroutine helpers. It changes no global.
+local core = require "evalua.sched_core"
 local http = require "evalua.http"
 local config = require "evalua.config"
 
 local M = {}
 
-local SENTINEL = http._sentinel
+local SENTINEL = core.sentinel
+local forwarders = core.forwarders
 local co_create, co_resume, co_yield, co_status, co_close =
   coroutine.create, coroutine.resume, coroutine.yield, coroutine.status, coroutine.close
 
--- Coroutines made by user code keep working inside tasks: when the engine
--- makes such a coroutine wait (it yields the sentinel), the wait is passed
--- on to the task's scheduler and the answer handed back in (cqueues style).
+-- A task's own coroutines resumed through sched.resume / sched.wrap may
+-- wait: when the engine makes such a coroutine wait (it yields the
+-- sentinel), the wait is passed on to the task's scheduler and the answer
+-- handed back in (cqueues style). A wait inside a coroutine resumed with
+-- the plain coroutine.resume raises a message that names these.
 local function forward(co, ok, first, ...)
   if ok and first == SENTINEL and co_status(co) == "suspended" then
     return forward(co, co_resume(co, co_yield(SENTINEL)))
@@ -25,6 +31,7 @@ local function resume(co, ...)
   if (...) == SENTINEL then
     return false, "cannot resume a coroutine with the scheduler's sentinel"
   end
+  forwarders[co] = true
   return forward(co, co_resume(co, ...))
 end
 
@@ -39,10 +46,12 @@ local function wrap(fn)
   return function(...) return wrap_result(co, resume(co, ...)) end
 end
 
-coroutine.resume = resume
-coroutine.wrap = wrap
+-- coroutine.resume and coroutine.wrap that let the coroutine wait for
+-- requests (and pass every other yield through untouched).
+M.resume = resume
+M.wrap = wrap
 
--- The untouched originals, for code that wants to see every yield.
+-- The plain ones, for code that wants to see every yield.
 M.raw = { resume = co_resume, yield = co_yield }
 
 -- Runs fn(i) for i = 1..n as tasks, at most opts.limit (default
@@ -58,18 +67,19 @@ function M.map(n, fn, opts)
     error("sched.map: expected a function (got " .. type(fn) .. ")", 2)
   end
   opts = opts or {}
-  local limit = opts.limit or config.concurrency or 32
+  local concurrency = config.concurrency or core.default_concurrency
+  local limit = opts.limit or concurrency
   -- under --batch a row mostly waits for its batch: many rows stay alive,
   -- whatever limit (a judge's max_workers) was asked for; the in-flight
   -- request cap of evalua.http still holds for requests sent directly
   if config.batch then limit = math.max(limit, require("evalua.batch").task_limit) end
-  if math.type(limit) ~= "integer" then limit = math.floor(tonumber(limit) or 32) end
+  if math.type(limit) ~= "integer" then limit = math.floor(tonumber(limit) or concurrency) end
   if limit < 1 then error("sched.map: limit must be >= 1", 2) end
-  if not http._in_task() then
-    http.configure{ concurrency = config.concurrency or 32 }
+  if not core._in_task() then
+    http.configure{ concurrency = concurrency }
   end
   local progress = opts.progress ~= false and not config.quiet
-  return http._map(n, fn, limit, progress)
+  return core._map(n, fn, limit, progress)
 end
 
 -- Calls fn(...) inside a task: directly when the caller already runs in one,
@@ -79,7 +89,7 @@ function M.run(fn, ...)
   if type(fn) ~= "function" then
     error("sched.run: expected a function (got " .. type(fn) .. ")", 2)
   end
-  if http._in_task() then return fn(...) end
+  if core._in_task() then return fn(...) end
   local args = table.pack(...)
   local out
   local _, errors = M.map(1, function()
@@ -92,29 +102,29 @@ end
 
 -- Waits `seconds` inside a task (other tasks run meanwhile).
 function M.sleep(seconds)
-  return http._sleep(seconds)
+  return core._sleep(seconds)
 end
 
 -- Whether the caller runs inside a task.
 function M.in_task()
-  return http._in_task()
+  return core._in_task()
 end
 
 -- Stops the run early: items not started yet and requests queued or in
 -- flight fail with `msg` (the first reason given stands); later requests
 -- fail at once. Adapters call it on a 401.
 function M.abort(msg)
-  http._abort(tostring(msg))
+  core._abort(tostring(msg))
 end
 
 -- The abort message, or nil.
 function M.aborted()
-  return http._aborted()
+  return core._aborted()
 end
 
 -- Forgets an abort, so later maps run again.
 function M.clear_abort()
-  http._clear_abort()
+  core._clear_abort()
 end
 
 return M

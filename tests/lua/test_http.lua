@@ -254,11 +254,11 @@ h.case("the response body cap fails loudly and is not retried", function()
   h.eq(ts:stats().requests, 1, "not retried")
 end)
 
-h.case("user coroutines inside tasks still work", function()
+h.case("user coroutines inside tasks still work (sched.wrap, sched.resume)", function()
   setup()
   local res, errs = sched.map(4, function(i)
     -- a generator that makes requests between its own yields
-    local gen = coroutine.wrap(function()
+    local gen = sched.wrap(function()
       for k = 1, 3 do
         local text = assert(ask(ts, "gen " .. i .. "." .. k))
         coroutine.yield(text)
@@ -267,13 +267,13 @@ h.case("user coroutines inside tasks still work", function()
     end)
     local out = {}
     for _ = 1, 4 do out[#out + 1] = gen() end
-    -- coroutine.resume works the same way
+    -- sched.resume works the same way
     local co = coroutine.create(function(a)
       local b = coroutine.yield(a + 1)
       return assert(ask(ts, "co " .. b))
     end)
-    local ok1, v1 = coroutine.resume(co, 1)
-    local ok2, v2 = coroutine.resume(co, "x")
+    local ok1, v1 = sched.resume(co, 1)
+    local ok2, v2 = sched.resume(co, "x")
     out[#out + 1] = tostring(ok1) .. v1 .. tostring(ok2) .. v2
     return table.concat(out, "|")
   end)
@@ -284,9 +284,31 @@ h.case("user coroutines inside tasks still work", function()
   end
   -- errors inside a wrapped coroutine propagate to the caller
   local _, e2 = sched.map(1, function()
-    return coroutine.wrap(function() ask(ts, "x"); error("inner boom") end)()
+    return sched.wrap(function() ask(ts, "x"); error("inner boom") end)()
   end)
   assert(e2[1]:find("inner boom", 1, true), e2[1])
+end)
+
+h.case("no global is patched; a wait in a plain coroutine is a clear error", function()
+  setup()
+  local before = ts:stats().requests
+  h.eq(coroutine.resume, sched.raw.resume, "coroutine.resume untouched")
+  h.eq(debug.getinfo(coroutine.wrap, "S").what, "C", "coroutine.wrap untouched")
+  local _, errs = sched.map(2, function(i)
+    if i == 1 then return coroutine.wrap(function() return ask(ts, "x") end)() end
+    local ok, e = coroutine.resume(coroutine.create(function() return sched.sleep(0) end))
+    error(e, 0)
+  end)
+  for i = 1, 2 do
+    assert(errs[i]:find("cannot wait inside a coroutine made with coroutine.create/wrap (use evalua.sched.wrap or sched.resume", 1, true), errs[i])
+  end
+  h.eq(ts:stats().requests - before, 0, "nothing sent")
+  -- plain yields of a plain coroutine still pass through a task untouched
+  local res = sched.map(1, function()
+    local gen = coroutine.wrap(function() coroutine.yield(1) coroutine.yield(2) end)
+    return gen() + gen()
+  end)
+  h.eq(res[1], 3, "plain coroutine")
 end)
 
 h.case("a plain coroutine.yield in a task is reported, not hung", function()
@@ -361,10 +383,12 @@ end)
 h.case("a dead task's transfer is removed and freed", function()
   local t2 = testserver.start{ latency_ms = 3000 }
   setup()
+  local forwarders = require("evalua.sched_core").forwarders
   local res = sched.map(1, function()
-    -- the raw resume does not forward the wait: the request stays armed
-    -- while the task itself returns
+    -- a coroutine sched.resume knows, resumed raw: the wait does not reach
+    -- the loop, the request stays armed while the task itself returns
     local co = coroutine.create(function() return http.request(chat_req(t2, "orphan")) end)
+    forwarders[co] = true
     local ok, v = sched.raw.resume(co)
     return ok and type(v)
   end)
@@ -375,6 +399,7 @@ h.case("a dead task's transfer is removed and freed", function()
   -- a second wait replaces a stale one: the first transfer is dropped
   local r2 = sched.map(1, function()
     local co = coroutine.create(function() return http.request(chat_req(t2, "stale")) end)
+    forwarders[co] = true
     sched.raw.resume(co)
     return assert(http.request(chat_req(ts, "fresh"))).status
   end)
