@@ -228,6 +228,54 @@ end
 
 local function is_integral(v) return v == math.floor(v) and v > -2 ^ 53 and v < 2 ^ 53 end
 
+-- The paired scores of x (judge) and y (human), ready for compute():
+-- category indices for the rank statistics, label indices for kappa when
+-- every score is an integer. warn(msg) records why a statistic is missing.
+local function prepare(x, y, scale, warn)
+  local P = { x = x, y = y }
+  local m = #x
+  local xv, yv
+  xv, P.xi = categories(P.x)
+  yv, P.yi = categories(P.y)
+  P.kx, P.ky = #xv, #yv
+  P.seq = {}
+  for k = 1, m do P.seq[k] = k end
+
+  local integral = true
+  for k = 1, m do
+    if not is_integral(P.x[k]) or not is_integral(P.y[k]) then integral = false break end
+  end
+  if integral then
+    local labels, seen = {}, {}
+    local function add(v) if not seen[v] then seen[v] = true labels[#labels + 1] = v end end
+    if scale then
+      if scale[2] - scale[1] > 1000 then error("agreement: scale spans more than 1000 labels", 3) end
+      for v = math.ceil(scale[1]), math.floor(scale[2]) do add(v) end
+      local outside = 0
+      for k = 1, m do
+        if P.x[k] < scale[1] or P.x[k] > scale[2] or P.y[k] < scale[1] or P.y[k] > scale[2] then
+          outside = outside + 1
+        end
+      end
+      if outside > 0 then
+        warn(string.format("%d rows have scores outside the scale %s-%s; their values join the labels",
+          outside, tostring(scale[1]), tostring(scale[2])))
+      end
+    end
+    for _, v in ipairs(xv) do add(v) end
+    for _, v in ipairs(yv) do add(v) end
+    table.sort(labels)
+    local at = {}
+    for i, v in ipairs(labels) do at[v] = i end
+    P.labels, P.lx, P.ly = labels, {}, {}
+    for k = 1, m do P.lx[k], P.ly[k] = at[P.x[k]], at[P.y[k]] end
+  else
+    warn("kappa, weighted kappa and the confusion matrix need integer scores; the scores are not all integers")
+  end
+
+  return P
+end
+
 --[[ agreement(judge, human, opts) -> result. judge and human: lists of the
 same length (evalua column lists with `n`, plain lists, or table columns);
 a row where either is missing (nil, NaN, not a number) is left out.
@@ -276,45 +324,7 @@ function M.agreement(judge, human, opts)
     warn("no row has both a judge score and a human score")
     return res
   end
-  local xv, yv
-  xv, P.xi = categories(P.x)
-  yv, P.yi = categories(P.y)
-  P.kx, P.ky = #xv, #yv
-  P.seq = {}
-  for k = 1, m do P.seq[k] = k end
-
-  local integral = true
-  for k = 1, m do
-    if not is_integral(P.x[k]) or not is_integral(P.y[k]) then integral = false break end
-  end
-  if integral then
-    local labels, seen = {}, {}
-    local function add(v) if not seen[v] then seen[v] = true labels[#labels + 1] = v end end
-    if scale then
-      if scale[2] - scale[1] > 1000 then error(api .. ": scale spans more than 1000 labels", 2) end
-      for v = math.ceil(scale[1]), math.floor(scale[2]) do add(v) end
-      local outside = 0
-      for k = 1, m do
-        if P.x[k] < scale[1] or P.x[k] > scale[2] or P.y[k] < scale[1] or P.y[k] > scale[2] then
-          outside = outside + 1
-        end
-      end
-      if outside > 0 then
-        warn(string.format("%d rows have scores outside the scale %s-%s; their values join the labels",
-          outside, tostring(scale[1]), tostring(scale[2])))
-      end
-    end
-    for _, v in ipairs(xv) do add(v) end
-    for _, v in ipairs(yv) do add(v) end
-    table.sort(labels)
-    local at = {}
-    for i, v in ipairs(labels) do at[v] = i end
-    P.labels, P.lx, P.ly = labels, {}, {}
-    for k = 1, m do P.lx[k], P.ly[k] = at[P.x[k]], at[P.y[k]] end
-  else
-    warn("kappa, weighted kappa and the confusion matrix need integer scores; the scores are not all integers")
-  end
-
+  local P = prepare(P.x, P.y, scale, warn)
   local point = compute(P, P.seq, m)
   for _, s in ipairs(M.STATS) do res[s] = point[s] end
   if m < 3 then
@@ -362,6 +372,67 @@ function M.agreement(judge, human, opts)
     end
     res.resamples, res.seed, res.level = B, opts.seed or M.default_seed, level
   end
+  return res
+end
+
+M.HIGHER_IS_BETTER = { exact = true, within_one = true, kappa = true, weighted_kappa = true,
+  spearman = true, kendall = true, pearson = true }
+
+--[[ Which of two judges agrees better with people, on the same rows:
+compare_judges(judge_a, judge_b, human, opts) with opts as agreement's plus
+stat (default "weighted_kappa"; any statistic where higher is better).
+Rows where a judge or the human score is missing are left out for both.
+The paired percentile bootstrap draws the same rows for both judges.
+Returns { stat, n, a, b, diff = b - a, lo, hi (the interval of diff),
+verdict = "a" | "b" | "none", warnings }. ]]
+function M.compare_judges(ja, jb, human, opts)
+  local api = "compare_judges"
+  opts = opts or {}
+  local stat = opts.stat or "weighted_kappa"
+  if not M.HIGHER_IS_BETTER[stat] then
+    error(api .. ": stat must be one of exact, within_one, kappa, weighted_kappa, spearman, kendall, pearson", 2)
+  end
+  local n = len_of(api, "human", human)
+  if len_of(api, "judge_a", ja) ~= n or len_of(api, "judge_b", jb) ~= n then
+    error(api .. ": the three score lists must have the same length", 2)
+  end
+  local xa, xb, y = {}, {}, {}
+  for i = 1, n do
+    local a, b, hv = number_of(ja[i]), number_of(jb[i]), number_of(human[i])
+    if a and b and hv then xa[#xa + 1], xb[#xb + 1], y[#y + 1] = a, b, hv end
+  end
+  local m = #y
+  local res = { stat = stat, n = m, warnings = {} }
+  local function warn(w) res.warnings[#res.warnings + 1] = w end
+  if m < 3 then
+    warn("fewer than 3 rows scored by both judges and people")
+    res.a, res.b, res.diff, res.verdict = NAN, NAN, NAN, "none"
+    return res
+  end
+  local Pa = prepare(xa, y, opts.scale, warn)
+  local Pb = prepare(xb, y, opts.scale, warn)
+  res.a = compute(Pa, Pa.seq, m)[stat]
+  res.b = compute(Pb, Pb.seq, m)[stat]
+  res.diff = res.b - res.a
+  local B = opts.bootstrap or M.default_resamples
+  local draw = M.rng(opts.seed or M.default_seed)
+  local diffs, rows = {}, {}
+  for _ = 1, B do
+    for k = 1, m do rows[k] = draw(m) end
+    local d = compute(Pb, rows, m)[stat] - compute(Pa, rows, m)[stat]
+    if d == d then diffs[#diffs + 1] = d end
+  end
+  local level = opts.level or M.default_level
+  res.resamples, res.level = B, level
+  if #diffs == 0 or res.diff ~= res.diff then
+    warn(stat .. " is not defined for these scores")
+    res.verdict = "none"
+    return res
+  end
+  table.sort(diffs)
+  local alpha = (1 - level) / 2
+  res.lo, res.hi = percentile(diffs, alpha), percentile(diffs, 1 - alpha)
+  if res.lo > 0 then res.verdict = "b" elseif res.hi < 0 then res.verdict = "a" else res.verdict = "none" end
   return res
 end
 

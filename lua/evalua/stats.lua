@@ -31,6 +31,12 @@ function M.agreement(judge, human, opts)
   return require("evalua.agreement").agreement(judge, human, opts)
 end
 
+-- Which of two judges agrees better with people on the same rows (paired
+-- bootstrap of the difference): see evalua.agreement.compare_judges.
+function M.compare_judges(judge_a, judge_b, human, opts)
+  return require("evalua.agreement").compare_judges(judge_a, judge_b, human, opts)
+end
+
 local function is_num(v)
   return type(v) == "number" and v == v
 end

@@ -7,7 +7,7 @@
 -- no command is started.
 local util = require "evalua.util"
 
-local M = { summary = "print the exact judge prompts of a script for one row, sending no request" }
+local M = { summary = "print the exact judge prompts of a script for one row (sending no request); agreement of judges with human labels (--labels)" }
 
 local USAGE = [[
 usage: evalua judge --print-prompt SCRIPT.lua [--row N | --all] [args] [-- args]
@@ -21,6 +21,8 @@ the cached answer is used when the response cache has one; otherwise the
 output is the placeholder ]] .. "<model output of row N: not cached, not sent>" .. [[.
 The script runs with its effects switched off: it writes no file, prints
 nothing, stores no run and starts no command.
+Agreement with people: evalua judge --labels DATA --human COL A.lua [B.lua]
+  (see evalua judge --labels --help)
 examples:
   evalua judge --print-prompt scripts/translation.lua
   evalua judge --print-prompt scripts/rag_faithfulness.lua --row 3]]
@@ -95,6 +97,10 @@ local function quarantine(real_stdout)
 end
 
 function M.main(args)
+  -- evalua judge --labels: judges' agreement with people (cli/judge_labels.lua)
+  for _, x in ipairs(args) do
+    if x == "--labels" then return require("evalua.cli.judge_labels").main(args) end
+  end
   if util.help(args, USAGE) then return 0 end
   local row, script, rest = 1, nil, {}
   local print_prompt = false
