@@ -10,3 +10,4 @@ EVALUA_MODULE(table)    /* engine/ltable.c: columnar tables */
 EVALUA_MODULE(http)     /* engine/lhttp.c: requests from tasks, retries, rate limits, stats */
 EVALUA_MODULE(sched_core) /* engine/lsched.c: tasks and the loop (= evalua.sched's primitives) */
 EVALUA_MODULE(tokenize) /* engine/ltokenize.c: tiktoken-exact token counts */
+EVALUA_MODULE(hfhub)    /* engine/lhfhub.c: Hugging Face hub downloads (evalua models pull) */

@@ -86,7 +86,11 @@ end)
 h.case("metric: option errors", function()
   h.raises("toxicity: unknown option 'modle'", metrics.toxicity, { modle = "x" })
   h.raises("toxicity: unknown model 'bert'", metrics.toxicity, { model = "bert" })
-  h.raises("toxicity: model 'roberta' needs path", metrics.toxicity, { model = "roberta" })
+  h.raises("toxicity: model 'roberta' needs MLflow's model: run `evalua models pull roberta-hate-speech-dynabench-r4-target` once",
+    metrics.toxicity, { model = "roberta" })
+  h.raises("toxicity: backend and model disagree", metrics.toxicity, { model = "roberta", backend = "embedded" })
+  h.raises("toxicity: someone/missing: neither a model directory nor a pulled model", metrics.toxicity,
+    { backend = "roberta", path = "someone/missing" })
   h.raises("toxicity: batch_size must be a positive integer", metrics.toxicity, { batch_size = 0 })
 end)
 

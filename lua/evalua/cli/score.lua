@@ -8,6 +8,7 @@ local M = { summary = "score a file of ready outputs (no model): evalua score --
 local USAGE = [[
 usage: evalua score --data FILE --predictions COL [--targets COL] [--inputs COL]
                     [--model-type T] [--metrics a,b,...] [--out FILE] [--retriever-k K]
+                    [--toxicity embedded|roberta|roberta:DIR_OR_MODEL_ID]
   --data         a CSV, JSONL or JSON file
   --predictions  the column holding the outputs to score
   --targets      the column holding the expected outputs
@@ -18,6 +19,9 @@ usage: evalua score --data FILE --predictions COL [--targets COL] [--inputs COL]
                  metric packs (a name in metrics/ or a path to a .lua file)
   --out          write the per-row table (.csv, .jsonl or .json split orient)
   --retriever-k  k of the retriever metrics (default 3)
+  --toxicity     the toxicity backend: embedded (default), roberta (MLflow's model,
+                 pulled once with `evalua models pull
+                 roberta-hate-speech-dynabench-r4-target`) or roberta:DIR_OR_ID
 A column that is not in the file, or an unknown model type or metric, is an
 error (exit 2).
 examples:
@@ -62,7 +66,16 @@ function M.main(args)
     ["--data"] = "value", ["--predictions"] = "value", ["--targets"] = "value",
     ["--inputs"] = "value", ["--model-type"] = "value", ["--metrics"] = "value",
     ["--out"] = "value", ["--retriever-k"] = "value", ["--help"] = "flag", ["-h"] = "flag",
+    ["--toxicity"] = "value",
   })
+  if opts.toxicity then
+    local b, p = opts.toxicity:match("^(%a+):(.+)$")
+    b = b or opts.toxicity
+    if b ~= "embedded" and b ~= "roberta" then
+      util.usage("score: --toxicity must be embedded, roberta or roberta:DIR_OR_MODEL_ID")
+    end
+    require("evalua.hfmodels").toxicity_override = { backend = b, path = p }
+  end
   if opts.help or opts.h then print(USAGE) return 0 end
   if #pos > 0 then util.usage("score: unexpected argument '" .. pos[1] .. "'") end
   if not opts.data then util.usage("score: --data is required") end

@@ -5,11 +5,14 @@
 --   toxicity{ model = "roberta", path = DIR }  a Hugging Face
 --     RobertaForSequenceClassification directory (MLflow's model is
 --     facebook/roberta-hate-speech-dynabench-r4-target); EVALUA_TOXICITY_MODEL=DIR
---     selects it too when no model is given. See docs/toxicity.md.
+--     selects it too when no model is given. path may also be a model id
+--     pulled with `evalua models pull`; without path (and without
+--     EVALUA_TOXICITY_MODEL) the pulled MLflow model is used.
+--     backend = is another name for model =. See docs/toxicity.md.
 local metrics = require "evalua.metrics"
 local tox = require "evalua.toxicity"
 
-local KNOWN = { model = true, path = true, batch_size = true, threads = true }
+local KNOWN = { model = true, backend = true, path = true, batch_size = true, threads = true }
 
 -- Open RoBERTa models by directory, shared by every metric that uses one.
 local opened = {}
@@ -32,12 +35,21 @@ return function(opts)
   end
   for k in pairs(opts) do
     if not KNOWN[k] then
-      error("toxicity: unknown option '" .. tostring(k) .. "' (known: model, path, batch_size, threads)", 2)
+      error("toxicity: unknown option '" .. tostring(k) .. "' (known: backend, model, path, batch_size, threads)", 2)
     end
   end
   local env = os.getenv("EVALUA_TOXICITY_MODEL")
   if env == "" then env = nil end
-  local model = opts.model or (env and "roberta") or "embedded"
+  -- `evalua score --toxicity B[:PATH]` sets the backend of metrics built without one
+  local ov = require("evalua.hfmodels").toxicity_override
+  if ov and opts.model == nil and opts.backend == nil then
+    opts = setmetatable({ model = ov.backend, path = opts.path or ov.path }, { __index = opts })
+    if ov.backend == "embedded" then env = nil end
+  end
+  if opts.model ~= nil and opts.backend ~= nil and opts.model ~= opts.backend then
+    error("toxicity: backend and model disagree (they are the same option)", 2)
+  end
+  local model = opts.model or opts.backend or (env and "roberta") or "embedded"
   if model ~= "embedded" and model ~= "roberta" then
     error("toxicity: unknown model '" .. tostring(model) .. "' (known: embedded, roberta)", 2)
   end
@@ -51,10 +63,20 @@ return function(opts)
 
   local score_list, info, long_name
   if model == "roberta" then
-    local path = opts.path or env
+    local hf = require "evalua.hfmodels"
+    local path = opts.path or env or hf.TOXICITY_DEFAULT
     if type(path) ~= "string" or path == "" then
-      error("toxicity: model 'roberta' needs path = DIR (or EVALUA_TOXICITY_MODEL=DIR)", 2)
+      error("toxicity: model 'roberta': path must be a directory or a pulled model id", 2)
     end
+    local dir, why = hf.resolve(path)
+    if not dir then
+      if path == hf.TOXICITY_DEFAULT and not opts.path then
+        why = "model 'roberta' needs MLflow's model: run `evalua models pull " ..
+          "roberta-hate-speech-dynabench-r4-target` once, or give path = DIR (or EVALUA_TOXICITY_MODEL=DIR)"
+      end
+      error("toxicity: " .. why, 2)
+    end
+    path = dir
     if not tox.roberta_open then
       error("toxicity: the roberta backend is not in this build", 2)
     end
