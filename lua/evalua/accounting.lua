@@ -78,8 +78,7 @@ end
 local tokenize_ok, tokenize
 local function count_text(text)
   if tokenize_ok == nil then
-    tokenize_ok, tokenize = pcall(require, "evalua.tokenize")
-    if tokenize_ok and type(tokenize) ~= "table" then tokenize_ok = false end
+    tokenize_ok, tokenize = true, require "evalua.tokenize"
   end
   if tokenize_ok and tokenize.count then
     local ok, n = pcall(tokenize.count, text, "cl100k_base")

@@ -111,8 +111,8 @@ end
 -- ------------------------------------------------------------ the ledger
 
 local function run_of()
-  local ok, tracking = pcall(require, "evalua.tracking")
-  if not ok or config.dry_run or config.no_store then return nil end
+  if config.dry_run or config.no_store then return nil end
+  local tracking = require "evalua.tracking"
   local run = tracking.active_run()
   if run and run.put_cell and run.cells then return run end
   return nil

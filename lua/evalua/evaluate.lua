@@ -280,11 +280,9 @@ local function check_options(opts)
   end
 end
 
--- Tries the run store; evaluate still works (and says so) without one.
+-- The run of this evaluation in the store (nil when the store is not used).
 local function open_run(ctx, opts)
-  local ok, tracking = pcall(require, "evalua.tracking")
-  if not ok or type(tracking) ~= "table" or not tracking.run_for_evaluate then return nil end
-  return tracking.run_for_evaluate{
+  return require("evalua.tracking").run_for_evaluate{
     data_hash = ctx.data_hash, run_name = opts.run_name, n_rows = ctx.n,
     params = ctx.params,
   }
@@ -410,10 +408,8 @@ function M.evaluate(opts)
   local run = not (config.dry_run or config.no_store) and open_run(ctx, opts) or nil
   results.run_id = run and run.id or nil
   results.dry_run = config.dry_run or nil
-  local acc_ok, accounting = pcall(require, "evalua.accounting")
-  if acc_ok and type(accounting) == "table" and accounting.snapshot then
-    ctx.accounting, ctx.accounting_before = accounting, accounting.snapshot()
-  end
+  local accounting = require "evalua.accounting"
+  ctx.accounting, ctx.accounting_before = accounting, accounting.snapshot()
   -- batch = true (or a table of evalua.batch settings): this call's model
   -- and judge requests go through the providers' batch APIs, like --batch
   local saved_batch = config.batch
@@ -469,8 +465,8 @@ function M._run(opts, ctx, run, results, all, n)
         sub = tbl().from_rows(rows, { columns = features })
       end
       -- model adapters hand over each row as it finishes, so a kill loses none of them
-      local models_ok, models = pcall(require, "evalua.models")
-      if models_ok and run and run.put_cell and not config.dry_run then
+      local models = require "evalua.models"
+      if run and run.put_cell and not config.dry_run then
         models.on_row = function(k, text, e)
           run:put_cell("predictions", todo[k], { value = text, error = e })
         end

@@ -25,9 +25,8 @@ function M.transport(req)
 end
 
 local function report_tokens(usage)
-  local ok, http = pcall(require, "evalua.http")
-  if ok and type(http) == "table" and http.add_tokens and type(usage) == "table" then
-    http.add_tokens(tonumber(usage.total_tokens) or 0)
+  if type(usage) == "table" then
+    require("evalua.http").add_tokens(tonumber(usage.total_tokens) or 0)
   end
 end
 
@@ -39,8 +38,7 @@ local function scrub_secret(msg, secret)
 end
 
 local function abort_run(msg)
-  local ok, sched = pcall(require, "evalua.sched")
-  if ok and type(sched) == "table" and type(sched.abort) == "function" then sched.abort(msg) end
+  require("evalua.sched").abort(msg)
 end
 
 local function last_message_text(args)
@@ -134,8 +132,7 @@ function M.send(call)
     resp, terr = M.transport(req)
   end
   if resp == nil then
-    local ok, sched = pcall(require, "evalua.sched")
-    local aborted = ok and type(sched) == "table" and sched.aborted and sched.aborted()
+    local aborted = require("evalua.sched").aborted()
     if aborted and aborted == terr then -- the run was stopped: one message for every row
       accounting.record{ provider = call.provider, model = call.model, unsent = true }
       return nil, aborted

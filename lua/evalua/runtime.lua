@@ -18,7 +18,7 @@ function M.finish(ok, code)
   -- the gates and --resume live in the run store: load it when they are asked for
   local config = require "evalua.config"
   if (config.fail_under and #config.fail_under > 0) or config.fail_on_regression or config.resume then
-    pcall(require, "evalua.tracking")
+    require "evalua.tracking" -- registers its at_finish hooks; a broken store is an error
   end
   for _, fn in ipairs(hooks) do
     local hok, res = xpcall(fn, debug.traceback, ok, code)

@@ -856,10 +856,7 @@ function Run:evaluate_done()
   -- shard that finishes last (evaluate decides which, from the cells)
   if self.shard and not self.results_logged then
     -- this shard's spend, before the run is left to the others
-    local ok, accounting = pcall(require, "evalua.accounting")
-    if ok and type(accounting) == "table" and accounting.snapshot then
-      self:set_accounting(accounting.snapshot())
-    end
+    self:set_accounting(require("evalua.accounting").snapshot())
     self:finish("RUNNING")
     if last_run_id == self.id then last_run_partial = true end
   else
@@ -981,13 +978,9 @@ end
 function M.load_table(ref, name)
   local p, err = M.load_table_columns(ref, name)
   if not p then return nil, err end
-  local ok, tbl = pcall(require, "evalua.table")
-  if ok and type(tbl) == "table" and tbl.from then
-    local list = {}
-    for i, n in ipairs(p.names) do list[i] = { n, p.columns[n] } end
-    return tbl.from(list)
-  end
-  return p
+  local list = {}
+  for i, n in ipairs(p.names) do list[i] = { n, p.columns[n] } end
+  return require("evalua.table").from(list)
 end
 
 -- The result tables of a run without their data: a list of
@@ -1085,10 +1078,7 @@ runtime.at_finish(function(ok)
     if r.shard and ok and not r.results_logged then r:finish("RUNNING")
     else r:finish(ok and "FINISHED" or "FAILED") end
   end
-  local gates_ok, gates = pcall(require, "evalua.gates")
-  if gates_ok and type(gates) == "table" and gates.at_finish then
-    return gates.at_finish(ok)
-  end
+  return require("evalua.gates").at_finish(ok) -- a broken gates.lua fails the run
 end)
 
 return M

@@ -46,6 +46,22 @@ h.case("a flag's value is never taken for -e", function()
   assert(err2:find("cannot open 'print'injected''", 1, true), err2)
 end)
 
+h.case("a broken in-tree module fails the run, never exit 0", function()
+  local d = h.tmpdir()
+  os.execute("mkdir -p " .. h.quote(d .. "/lib/evalua"))
+  h.write(d .. "/lib/evalua/gates.lua", "return {\n")
+  local env = { EVALUA_LUA_PATH = d .. "/lib" }
+  -- the store's at_finish hook loads the gates: before plain require, a
+  -- syntax error there was swallowed and the process exited 0
+  local code, _, err = h.evalua({ "--store", d .. "/e.db", "--fail-under", "m=1", "-e",
+    "require 'evalua.tracking'" }, env)
+  h.eq(code, 1, "exit")
+  assert(err:find("gates.lua", 1, true), err)
+  -- the default concurrency is the one in http.h
+  local code2, out2 = h.evalua({ "-e", "print(require('evalua.config').concurrency, require('evalua.sched_core').default_concurrency)" })
+  h.eq(code2, 0, "exit") h.eq(out2, "32\t32\n", "one default")
+end)
+
 h.case("-e runs code and sees config", function()
   local code, out = h.evalua({ "--concurrency", "7", "--no-cache", "-e",
     "local c = require 'evalua.config' print(c.concurrency, c.cache, c.offline)" })

@@ -276,21 +276,14 @@ M.BUILTIN = builtin_names
 local builtin_set = {}
 for _, n in ipairs(builtin_names) do builtin_set[n] = true end
 
--- The constructor of a built-in metric, or nil, err when this build lacks
--- it. Only the names above: a name never becomes a module path that could
+-- The constructor of a built-in metric, or nil, err for a name that is not
+-- built in (a built-in that fails to load raises). Only the names above: a name never becomes a module path that could
 -- resolve to a file in the working directory.
 function M.builtin(name)
   if not builtin_set[name] then
     return nil, "no built-in metric '" .. tostring(name) .. "' (built in: " .. table.concat(builtin_names, ", ") .. ")"
   end
-  local ok, ctor = pcall(require, "evalua.metrics.builtin." .. name)
-  if not ok then
-    if tostring(ctor):find("module 'evalua.metrics.builtin." .. name .. "' not found", 1, true) then
-      return nil, "metric '" .. name .. "' is not implemented in this build"
-    end
-    error(ctor, 0)
-  end
-  return ctor
+  return require("evalua.metrics.builtin." .. name)
 end
 
 setmetatable(M, {
