@@ -650,6 +650,7 @@ function M._run(opts, ctx, run, results, all, n)
     for _, entry in ipairs(computed_list) do gib[entry.metric.key] = entry.metric.greater_is_better end
     if run.log_metrics then run:log_metrics(results.metrics, gib) end
     if run.log_table then run:log_table("eval_results_table", t) end
+    require("evalua.judge_prompts").log(run, all) -- what each judge was asked, for reports
     if ctx.agreement and run.log_artifact then
       run:log_artifact("agreement.json", require("evalua.json").encode(ctx.agreement, { strict = true }), "application/json")
     end

@@ -1,19 +1,24 @@
 -- evalua.report: one self-contained HTML page for a run, or for two runs
--- compared: info, metrics, plots (inline SVG drawn by evalua.plot), and the
--- per-row table, sortable (click a header) and filterable (the text box).
--- No network: inline CSS and JS only, and a Content-Security-Policy that
--- allows nothing else. Every cell and name is HTML-escaped.
+-- compared: the run's facts and metrics, the rows as the place to read the
+-- outputs (each row expands to its input, output, target and every judge's
+-- score and justification, wrapped at a readable width), the judges'
+-- prompts, plots (inline SVG drawn by evalua.plot), the parameters (names,
+-- not hashes) and the accounting per model. No network: inline CSS and JS
+-- only, and a Content-Security-Policy that allows nothing else. Every cell
+-- and name is HTML-escaped.
 --
 --   report.run(run, opts) -> html           run: see below
 --   report.compare(a, b, opts) -> html      a, b: two runs of that shape
 --   report.comparison(a, b) -> rows         the statistics compare shows
+--   report.flips(a, b), report.row_pairs(a, b)   the per-row differences
 --   report.write(path, html)
 -- A run is what the store's reading API gives (evalua.tracking):
 --   { info = { id, name, experiment, status, start_time, end_time, ... },
 --     params = {k = v}, metrics = {k = number}, greater_is_better = {k = bool},
---     accounting = {...}, table = { names = {...}, columns = {name = list}, n_rows = n } }
+--     accounting = {...}, table = { names = {...}, columns = {name = list}, n_rows = n },
+--     judge_prompts = { records of evalua.judge_prompts } }
 -- opts.plots = false leaves the charts out (they need a temporary directory);
--- opts.max_rows caps the run's row table (default M.default_max_rows, 0 = all).
+-- opts.max_rows caps the rows shown (default M.default_max_rows, 0 = all).
 local M = {}
 
 local plot -- evalua.plot, loaded when charts are drawn
@@ -104,112 +109,226 @@ end
 
 -- ------------------------------------------------------------ page ---
 
+
+-- ------------------------------------------------------------ page ---
+
+-- Widths: the page never scrolls sideways (everything wraps, the row tables
+-- have a fixed layout), nothing scrolls inside the page, and the output
+-- columns take the largest share of a row table (42% or more of it).
 local CSS = [[
-:root{--ink:#1f2430;--muted:#687080;--line:#e3e6eb;--bg:#f6f7f9;--card:#fff;--accent:#0072b2;--good:#1a7f4b;--bad:#b42318}
+:root{--ink:#1f2430;--muted:#687080;--line:#e3e6eb;--bg:#f6f7f9;--card:#fff;--accent:#0072b2;--good:#1a7f4b;--bad:#b42318;--soft:#eef1f5}
 *{box-sizing:border-box}
-body{margin:0;font:14px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,"DejaVu Sans",sans-serif;color:var(--ink);background:var(--bg)}
-header{background:#1f2430;color:#fff;padding:20px 32px}
-header h1{margin:0;font-size:22px;font-weight:600}
+html{-webkit-text-size-adjust:100%}
+body{margin:0;font:14px/1.5 system-ui,-apple-system,"Segoe UI",Roboto,"DejaVu Sans",sans-serif;color:var(--ink);background:var(--bg);overflow-wrap:anywhere}
+header{background:#1f2430;color:#fff;padding:18px 28px}
+header h1{margin:0;font-size:21px;font-weight:600}
 header .sub{color:#c5cad3;margin-top:4px;font-size:13px}
-main{max-width:1280px;margin:0 auto;padding:24px 32px 48px}
-section{background:var(--card);border:1px solid var(--line);border-radius:8px;padding:18px 20px;margin-bottom:20px}
+nav.toc{display:flex;flex-wrap:wrap;gap:2px 16px;padding:8px 28px;background:#fff;border-bottom:1px solid var(--line);font-size:13px}
+nav.toc a{color:var(--accent);text-decoration:none}nav.toc a:hover{text-decoration:underline}
+main{max-width:1400px;margin:0 auto;padding:20px 28px 40px}
+section{background:var(--card);border:1px solid var(--line);border-radius:8px;padding:16px 18px;margin-bottom:18px}
 h2{font-size:16px;margin:0 0 12px;font-weight:600}
-.grid{display:grid;grid-template-columns:repeat(auto-fill,minmax(210px,1fr));gap:10px}
-.kv{border:1px solid var(--line);border-radius:6px;padding:8px 12px}
-.kv .k{color:var(--muted);font-size:12px;overflow-wrap:anywhere}
-.kv .v{font-size:15px;font-weight:600;overflow-wrap:anywhere}
-.metric .v{font-size:20px;font-variant-numeric:tabular-nums}
+h3{font-size:14px;margin:16px 0 6px;font-weight:600}
+.grid{display:grid;grid-template-columns:repeat(auto-fill,minmax(190px,1fr));gap:8px}
+.kv{border:1px solid var(--line);border-radius:6px;padding:6px 10px}
+.kv .k{color:var(--muted);font-size:12px}
+.kv .v{font-size:14px;font-weight:600}
+.metric .v{font-size:19px;font-variant-numeric:tabular-nums}
 .metric .aggs{font-size:12px;font-weight:400;color:var(--muted);margin-top:2px}
 .badge{display:inline-block;padding:1px 8px;border-radius:10px;font-size:12px;font-weight:600;background:#e7f0f7;color:#0b4f7c}
 .badge.FINISHED{background:#e3f4ea;color:var(--good)}.badge.FAILED,.badge.KILLED{background:#fdecea;color:var(--bad)}
 table{border-collapse:collapse;width:100%}
 th,td{border-bottom:1px solid var(--line);padding:6px 8px;text-align:left;vertical-align:top}
-th{background:#fafbfc;font-weight:600;font-size:12px;color:#3a4150;position:sticky;top:0;white-space:nowrap}
-table.sortable th{cursor:pointer;user-select:none}
-table.sortable th:hover{background:#eef1f5}
-th[aria-sort=ascending]::after{content:" \25B2";font-size:10px}
-th[aria-sort=descending]::after{content:" \25BC";font-size:10px}
-td.num{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}
+th{background:#fafbfc;font-weight:600;font-size:12px;color:#3a4150}
+td.num{text-align:right;font-variant-numeric:tabular-nums;overflow-wrap:normal}
 td.na{color:#b0b6c0;text-align:center}
-.txt{max-width:46ch;max-height:9.5em;overflow:auto;white-space:pre-wrap;overflow-wrap:anywhere}
-.rows{max-height:78vh;overflow:auto;border:1px solid var(--line);border-radius:6px}
-.toolbar{display:flex;gap:12px;align-items:center;margin-bottom:10px}
-.toolbar input{flex:0 1 360px;padding:7px 10px;border:1px solid #cfd4dc;border-radius:6px;font:inherit}
-.toolbar .count{color:var(--muted)}
+.muted{color:var(--muted)}.good{color:var(--good);font-weight:600}.bad{color:var(--bad);font-weight:600}
+.full{white-space:pre-wrap}
 .plots svg{max-width:100%;height:auto;display:block;margin:6px 0 14px}
-.good{color:var(--good);font-weight:600}.bad{color:var(--bad);font-weight:600}.muted{color:var(--muted)}
-.params td:first-child{color:var(--muted);width:30%}
-.params td.num{text-align:left}
-#flips td:nth-child(2) .txt{white-space:nowrap}
-.runs th{position:static;width:16%;background:none;font-size:13px;color:var(--muted);font-weight:500}.runs td{width:42%;overflow-wrap:anywhere}
+.params td:first-child{color:var(--muted);width:32%}
+.runs th{width:18%;background:none;font-size:13px;color:var(--muted);font-weight:500}.runs td{width:41%}
 .changed{background:#fff4d6;padding:0 4px;border-radius:3px}
+.cmpm td,.cmpm th,.acct td,.acct th{font-size:13px}
+.acct td.num,.acct th.num{text-align:right}
+.acct tr.total td{font-weight:600;border-top:2px solid var(--line)}
+.toolbar{display:flex;flex-wrap:wrap;gap:8px 12px;align-items:center;margin-bottom:10px}
+.toolbar input{flex:1 1 220px;max-width:380px;padding:6px 10px;border:1px solid #cfd4dc;border-radius:6px;font:inherit}
+.toolbar select,.toolbar button{font:inherit;font-size:13px;padding:5px 8px;border:1px solid #cfd4dc;border-radius:6px;background:#fff;color:var(--ink)}
+.toolbar button{cursor:pointer}
+.toolbar .count{color:var(--muted)}
+table.rowtable{table-layout:fixed}
+.rowtable th{position:sticky;top:0;z-index:1;overflow:hidden;text-overflow:ellipsis;white-space:nowrap}
+.rowtable th.s{cursor:pointer;user-select:none}.rowtable th.s:hover{background:#eef1f5}
+.rowtable th[aria-sort=ascending]::after{content:" \25B2";font-size:10px}
+.rowtable th[aria-sort=descending]::after{content:" \25BC";font-size:10px}
+.rowtable col.c-n{width:3.6em}
+.rowtable col.c-in{width:22%}.rowtable col.c-out{width:44%}.rowtable col.c-tg{width:14%}.rowtable col.c-sc{width:20%}
+.rowtable.no-tg col.c-in{width:27%}.rowtable.no-tg col.c-out{width:50%}.rowtable.no-tg col.c-sc{width:23%}
+.rowtable.cmp col.c-in{width:18%}.rowtable.cmp col.c-oa,.rowtable.cmp col.c-ob{width:30%}.rowtable.cmp col.c-d{width:22%}
+.rowtable tbody{border-bottom:1px solid var(--line)}
+.rowtable tr.sum{cursor:pointer}.rowtable tr.sum:hover td{background:#f6f9fc}
+.rowtable tr.sum:focus{outline:2px solid var(--accent);outline-offset:-2px}
+.rowtable td.n{color:var(--muted);font-variant-numeric:tabular-nums;white-space:nowrap}
+.rowtable tr.sum td.n::before{content:"\25B8\00a0";color:#9aa3b0}
+.rowtable tr.sum[aria-expanded=true] td.n::before{content:"\25BE\00a0"}
+.rowtable tr.sum[aria-expanded=true] td{background:#f3f7fb;border-bottom-color:transparent}
+.clip{display:-webkit-box;-webkit-box-orient:vertical;-webkit-line-clamp:4;overflow:hidden;white-space:pre-wrap}
+.err{color:var(--bad)}
+.chip{display:inline-block;max-width:100%;margin:0 4px 4px 0;padding:1px 7px;border-radius:10px;background:var(--soft);font-size:12px;line-height:1.6;white-space:nowrap;overflow:hidden;text-overflow:ellipsis;vertical-align:top}
+.chip b{font-variant-numeric:tabular-nums}
+.chip.up{background:#e3f4ea;color:var(--good)}.chip.down{background:#fdecea;color:var(--bad)}.chip.same{color:var(--muted)}
+.sc1{background:#fdecea}.sc2{background:#fdf1e3}.sc3{background:#f7f4dc}.sc4{background:#e9f5e1}.sc5{background:#dcf1e5}
+tr.det>td{background:#fbfcfd;padding:12px 14px 16px}
+.texts{display:grid;grid-template-columns:repeat(auto-fit,minmax(260px,1fr));gap:12px}
+.texts.two{grid-template-columns:repeat(auto-fit,minmax(280px,1fr))}
+.blk h4{margin:0 0 4px;font-size:11px;color:var(--muted);font-weight:600;text-transform:uppercase;letter-spacing:.04em}
+.blk .full{background:#fff;border:1px solid var(--line);border-radius:6px;padding:8px 10px;max-width:80ch}
+.judge{margin:14px 0 0}
+.judge .jh{font-weight:600;margin-bottom:4px}
+.judge .score{display:inline-block;min-width:1.8em;text-align:center;padding:0 6px;border-radius:6px;background:var(--soft);font-variant-numeric:tabular-nums}
+.judge .full{border-left:3px solid var(--accent);padding:2px 0 2px 10px;max-width:80ch}
+dl.vals{display:grid;grid-template-columns:repeat(auto-fill,minmax(230px,1fr));gap:4px 18px;margin:14px 0 0}
+dl.vals div{display:flex;justify-content:space-between;align-items:baseline;gap:10px;border-bottom:1px dotted var(--line)}
+dl.vals dt{color:var(--muted);min-width:0}dl.vals dd{margin:0;font-variant-numeric:tabular-nums;text-align:right;overflow-wrap:normal;white-space:nowrap}
+.prompt{border:1px solid var(--line);border-radius:6px;padding:10px 14px;margin:10px 0}
+.prompt summary{cursor:pointer;font-weight:600}.prompt details{margin-top:12px}.prompt details summary{font-weight:600;font-size:14px}
+.prompt pre{white-space:pre-wrap;background:#fbfcfd;border:1px solid var(--line);border-radius:6px;padding:10px;font-size:12.5px;margin:6px 0 0}
+.ex{border-top:1px solid var(--line);padding:6px 0}
 footer{color:var(--muted);font-size:12px;text-align:center;padding-bottom:24px}
+@media (max-width:700px){
+header{padding:14px 14px}nav.toc{padding:6px 14px}main{padding:12px 8px 32px}section{padding:12px 10px}
+th,td{padding:5px 5px}.rowtable col.c-n{width:2.8em}
+.rowtable col.c-in{width:20%}.rowtable col.c-out{width:44%}.rowtable col.c-tg{width:14%}.rowtable col.c-sc{width:22%}
+.rowtable.no-tg col.c-in{width:24%}.rowtable.no-tg col.c-out{width:50%}.rowtable.no-tg col.c-sc{width:26%}
+.rowtable.cmp col.c-in{width:16%}.rowtable.cmp col.c-oa,.rowtable.cmp col.c-ob{width:29%}.rowtable.cmp col.c-d{width:26%}
+.clip{-webkit-line-clamp:5}.cmpm .opt,.acct .opt{display:none}
+.texts,.texts.two{grid-template-columns:1fr}
+.grid{grid-template-columns:repeat(auto-fill,minmax(150px,1fr))}
+.runs th{width:25%;font-size:12px;overflow-wrap:normal;word-break:normal;hyphens:auto}
+.chip{white-space:normal;overflow-wrap:anywhere}
+.cmpm thead,.acct thead{display:none}
+.cmpm tr,.acct tr{display:grid;grid-template-columns:repeat(3,minmax(0,1fr));gap:0 8px;padding:6px 0;border-bottom:1px solid var(--line)}
+.cmpm td,.acct td{border:0;padding:2px 0;text-align:left!important}
+.cmpm td:first-child,.acct td:first-child{grid-column:1/-1;font-weight:600}
+.cmpm td[data-label]::before,.acct td[data-label]::before{content:attr(data-label);color:var(--muted);font-size:11px;font-weight:400;display:block}
+}
 ]]
 
--- sorting, filtering; the last line marks the page as ready (the tests read it)
+-- Expanding, sorting and filtering the row tables; the last line marks the
+-- page as ready (the tests read it). A link can carry the view:
+-- #q=text&sort=column&dir=desc&row=N (N is expanded and scrolled to);
+-- &open=all or &open=1,5 expands rows without scrolling.
 local JS = [[
 (function () {
-  function key(td) {
-    var v = td.getAttribute('data-v');
-    if (v !== null) return v === '' ? null : parseFloat(v);
-    return td.textContent.toLowerCase();
+  function each(list, fn) { Array.prototype.forEach.call(list, fn); }
+  function toggle(tb, open) {
+    var sum = tb.rows[0], det = tb.rows[1];
+    if (!det) return;
+    if (open === undefined) open = det.hidden;
+    det.hidden = !open;
+    sum.setAttribute('aria-expanded', open ? 'true' : 'false');
   }
-  function sortBy(table, col, th) {
-    var body = table.tBodies[0];
-    var dir = th.getAttribute('aria-sort') === 'ascending' ? -1 : 1;
-    var heads = table.tHead.rows[0].cells;
-    for (var i = 0; i < heads.length; i++) heads[i].removeAttribute('aria-sort');
-    th.setAttribute('aria-sort', dir === 1 ? 'ascending' : 'descending');
-    var rows = Array.prototype.slice.call(body.rows);
-    rows.sort(function (a, b) {
-      var x = key(a.cells[col]), y = key(b.cells[col]);
+  function keyOf(tb, how) {
+    if (how.attr) {
+      var v = tb.getAttribute(how.attr);
+      return v === null || v === '' ? null : parseFloat(v);
+    }
+    return tb.rows[0].cells[how.col].textContent.toLowerCase();
+  }
+  function sortRows(t, how, dir) {
+    var bodies = Array.prototype.slice.call(t.tBodies);
+    bodies.sort(function (a, b) {
+      var x = keyOf(a, how), y = keyOf(b, how);
       if (x === null || y === null) return x === y ? 0 : (x === null ? 1 : -1);
-      if (typeof x !== typeof y) { x = String(x); y = String(y); }
       return x < y ? -dir : x > y ? dir : 0;
     });
-    rows.forEach(function (r) { body.appendChild(r); });
+    bodies.forEach(function (b) { t.appendChild(b); });
   }
-  Array.prototype.forEach.call(document.querySelectorAll('table.sortable'), function (t) {
-    Array.prototype.forEach.call(t.tHead.rows[0].cells, function (th, i) {
-      th.addEventListener('click', function () { sortBy(t, i, th); });
+  var tools = {};
+  each(document.querySelectorAll('.toolbar[data-table]'), function (bar) {
+    var t = document.getElementById(bar.getAttribute('data-table'));
+    var box = bar.querySelector('input'), sel = bar.querySelector('select');
+    var dirb = bar.querySelector('button.dir'), allb = bar.querySelector('button.all');
+    var count = bar.querySelector('.count');
+    var total = t.tBodies.length, dir = 1;
+    var heads = t.tHead.rows[0].cells;
+    function clearAria() { each(heads, function (th) { th.removeAttribute('aria-sort'); }); }
+    function bySelect() {
+      clearAria();
+      var o = sel.options[sel.selectedIndex];
+      sortRows(t, { attr: o.value }, dir);
+    }
+    function setDir(d) { dir = d; dirb.textContent = d === 1 ? 'ascending' : 'descending'; }
+    sel.addEventListener('change', bySelect);
+    dirb.addEventListener('click', function () { setDir(-dir); bySelect(); });
+    each(heads, function (th, i) {
+      if (!th.classList.contains('s')) return;
+      th.addEventListener('click', function () {
+        var d = th.getAttribute('aria-sort') === 'ascending' ? -1 : 1;
+        clearAria();
+        th.setAttribute('aria-sort', d === 1 ? 'ascending' : 'descending');
+        sortRows(t, { col: i }, d);
+      });
     });
-  });
-  Array.prototype.forEach.call(document.querySelectorAll('input.filter'), function (box) {
-    var t = document.getElementById(box.getAttribute('data-table'));
-    var count = document.getElementById(box.getAttribute('data-count'));
-    var total = t.tBodies[0].rows.length;
-    function apply() {
+    function filter() {
       var q = box.value.toLowerCase(), shown = 0;
-      Array.prototype.forEach.call(t.tBodies[0].rows, function (r) {
-        var hit = q === '' || r.textContent.toLowerCase().indexOf(q) >= 0;
-        r.hidden = !hit;
+      each(t.tBodies, function (tb) {
+        var hit = q === '' || tb.textContent.toLowerCase().indexOf(q) >= 0;
+        tb.hidden = !hit;
         if (hit) shown++;
       });
       count.textContent = shown === total ? total + ' rows' : shown + ' of ' + total + ' rows';
     }
-    box.addEventListener('input', apply);
-    apply();
+    box.addEventListener('input', filter);
+    allb.addEventListener('click', function () {
+      var open = allb.getAttribute('aria-pressed') !== 'true';
+      each(t.tBodies, function (tb) { if (!tb.hidden) toggle(tb, open); });
+      allb.setAttribute('aria-pressed', open ? 'true' : 'false');
+      allb.textContent = open ? 'collapse all' : 'expand all';
+    });
+    t.addEventListener('click', function (e) {
+      var tr = e.target.closest && e.target.closest('tr.sum');
+      if (!tr || String(window.getSelection ? window.getSelection() : '') !== '') return;
+      toggle(tr.parentNode);
+    });
+    t.addEventListener('keydown', function (e) {
+      if ((e.key === 'Enter' || e.key === ' ') && e.target.classList.contains('sum')) {
+        e.preventDefault();
+        toggle(e.target.parentNode);
+      }
+    });
+    filter();
+    tools[t.id] = { t: t, box: box, sel: sel, setDir: setDir, bySelect: bySelect, filter: filter };
   });
-  // a link may carry the view of the row table: #q=text&sort=column&dir=desc
-  var box0 = document.querySelector('input.filter');
-  var first = box0 && document.getElementById(box0.getAttribute('data-table'));
+  // the view a link carries, applied to the first row table
+  var first = document.querySelector('table.rowtable');
   var hash = {};
   location.hash.replace(/^#/, '').split('&').forEach(function (kv) {
     var i = kv.indexOf('=');
     if (i > 0) hash[kv.slice(0, i)] = decodeURIComponent(kv.slice(i + 1));
   });
-  if (hash.sort && first) {
-    Array.prototype.forEach.call(first.tHead.rows[0].cells, function (th, i) {
-      if (th.textContent === hash.sort) {
-        sortBy(first, i, th);
-        if (hash.dir === 'desc') sortBy(first, i, th);
-      }
+  var tl = first && tools[first.id];
+  if (tl && hash.sort) {
+    each(tl.sel.options, function (o, i) {
+      if (o.getAttribute('data-name') === hash.sort || o.textContent === hash.sort) tl.sel.selectedIndex = i;
     });
+    tl.setDir(hash.dir === 'desc' ? -1 : 1);
+    tl.bySelect();
   }
-  if (hash.q && box0) { box0.value = hash.q; box0.dispatchEvent(new Event('input')); }
+  if (tl && hash.q) { tl.box.value = hash.q; tl.filter(); }
+  if (tl && hash.open === 'all') tl.t.parentNode.querySelector('button.all').click();
+  else if (tl && hash.open) hash.open.split(',').forEach(function (n) {
+    var tb = document.getElementById(first.id + '-r' + n);
+    if (tb) toggle(tb, true);
+  });
+  if (tl && hash.row) {
+    var tb = document.getElementById(first.id + '-r' + hash.row);
+    if (tb) { toggle(tb, true); tb.scrollIntoView(); }
+  }
   document.body.setAttribute('data-ready', '1');
 })();
 ]]
+
 
 local B64 = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
 local function base64(bytes)
@@ -233,16 +352,23 @@ local function script_hash(js)
   return base64((hex:gsub("%x%x", function(h) return string.char(tonumber(h, 16)) end)))
 end
 
-local function page(title, subtitle, body)
+
+-- the page; toc is a list of { id, title } for the links under the header
+local function page(title, subtitle, body, toc)
   local csp = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; script-src 'sha256-"
     .. script_hash(JS) .. "'"
+  local nav = {}
+  for _, t in ipairs(toc or {}) do
+    nav[#nav + 1] = string.format('<a href="#%s">%s</a>', t[1], esc(t[2]))
+  end
   return table.concat {
     '<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n',
     '<meta http-equiv="Content-Security-Policy" content="', csp, '">\n',
     '<meta name="viewport" content="width=device-width, initial-scale=1">\n',
     "<title>", esc(title), "</title>\n<style>", CSS, "</style>\n</head>\n<body>\n",
-    "<header><h1>", esc(title), '</h1><div class="sub">', subtitle, "</div></header>\n<main>\n",
-    body,
+    "<header><h1>", esc(title), '</h1><div class="sub">', subtitle, "</div></header>\n",
+    #nav > 0 and ('<nav class="toc">' .. table.concat(nav) .. "</nav>\n") or "",
+    "<main>\n", body,
     "</main>\n<footer>evalua ", esc(require("evalua.core").version or ""), " · generated ",
     esc(fmt_time(os.time())), "</footer>\n<script>", JS, "</script>\n</body>\n</html>\n",
   }
@@ -258,18 +384,64 @@ local function kv(k, v, class)
     class and (" " .. class) or "", esc(k), v)
 end
 
+local function badge(status)
+  return string.format('<span class="badge %s">%s</span>', esc(status or ""), esc(status or ""))
+end
+
+-- ------------------------------------------------------------ names, not hashes ---
+
+-- A parameter as a person reads it: the model's name without the hash of
+-- its prompt, "a Lua function" for a function model, each judge as
+-- "metric: model". The stored value stays in the cell's title.
+function M.param_text(k, v)
+  if type(v) ~= "string" then return v end
+  if k == "model" then
+    if v:match("^function:") then return "a Lua function (" .. v:sub(10, 17) .. ")" end
+    local name = v:match("^(.-):%x%x%x%x%x%x%x%x+$")
+    if name and name ~= "" then return name end
+  elseif k == "judges" then
+    local parts = {}
+    for item in v:gmatch("[^,]+") do
+      local metric, model = item:match("^([^=]+)=(.-):%x%x%x%x%x%x%x%x+$")
+      parts[#parts + 1] = metric and (metric .. ": " .. model) or item
+    end
+    return table.concat(parts, "\n")
+  elseif k:match("sha256$") and v:match("^%x+$") and #v > 16 then
+    return v:sub(1, 12) .. "…"
+  elseif k == "metrics" then
+    return (v:gsub(",", ", "))
+  end
+  return v
+end
+
+local function param_cell(k, v)
+  local shown = M.param_text(k, v)
+  if type(shown) == "table" then shown = json(shown) end
+  if type(shown) == "number" then return cell(shown) end
+  local title = shown ~= v and (' title="' .. esc(type(v) == "table" and json(v) or v) .. '"') or ""
+  return "<td" .. title .. '><div class="full">' .. esc(shown) .. "</div></td>"
+end
+
+-- The model a run's predictions came from, by name (nil without one).
+local function model_name(run)
+  local m = run.params and run.params.model
+  if m == nil then return nil end
+  return tostring(M.param_text("model", m))
+end
+
 local function info_grid(run)
   local i = run.info or {}
   local out = { '<div class="grid">' }
-  out[#out + 1] = kv("run id", esc(i.id or ""))
   out[#out + 1] = kv("name", esc(i.name or ""))
   out[#out + 1] = kv("experiment", esc(i.experiment or ""))
-  out[#out + 1] = kv("status", string.format('<span class="badge %s">%s</span>',
-    esc(i.status or ""), esc(i.status or "")))
+  out[#out + 1] = kv("status", badge(i.status))
+  local model = model_name(run)
+  if model then out[#out + 1] = kv("model", esc(model)) end
   out[#out + 1] = kv("started", esc(fmt_time(i.start_time)))
   out[#out + 1] = kv("duration", esc(fmt_duration(i.start_time, i.end_time)))
   if i.n_rows then out[#out + 1] = kv("rows", esc(i.n_rows)) end
   if i.script then out[#out + 1] = kv("script", esc(i.script)) end
+  out[#out + 1] = kv("run id", esc(i.id or ""))
   if i.evalua_version then out[#out + 1] = kv("evalua", esc(i.evalua_version)) end
   out[#out + 1] = "</div>"
   return table.concat(out, "\n")
@@ -306,49 +478,310 @@ local function metrics_grid(run)
   return table.concat(out, "\n")
 end
 
-local function kv_table(t)
+local function params_table(t)
   local ks = sorted_keys(t)
   if #ks == 0 then return '<p class="muted">none</p>' end
   local out = { '<table class="params"><tbody>' }
   for _, k in ipairs(ks) do
-    local v = t[k]
-    out[#out + 1] = "<tr><td>" .. esc(k) .. "</td>" .. cell(type(v) == "table" and json(v) or v) .. "</tr>"
+    out[#out + 1] = "<tr><td>" .. esc(k) .. "</td>" .. param_cell(k, t[k]) .. "</tr>"
   end
   out[#out + 1] = "</tbody></table>"
   return table.concat(out, "\n")
 end
 
--- a sortable, filterable table; rows is a list of lists of cell values
-local function data_table(id, headers, rows)
-  local out = {
-    '<div class="toolbar"><input class="filter" type="search" placeholder="Filter rows…" data-table="',
-    id, '" data-count="', id, '-count" aria-label="filter rows"><span class="count" id="', id,
-    '-count">', #rows, ' rows</span></div>\n<div class="rows"><table class="sortable" id="', id,
-    '"><thead><tr>' }
-  for _, h in ipairs(headers) do out[#out + 1] = "<th>" .. esc(h) .. "</th>" end
-  out[#out + 1] = "</tr></thead>\n<tbody>\n"
-  for _, r in ipairs(rows) do
-    out[#out + 1] = "<tr>"
-    for c = 1, #headers do out[#out + 1] = cell(r[c]) end
-    out[#out + 1] = "</tr>\n"
-  end
-  out[#out + 1] = "</tbody></table></div>"
-  return table.concat(out)
+-- ------------------------------------------------------------ accounting ---
+
+local function int_cell(v, class, label)
+  local l = label and (' data-label="' .. esc(label) .. '"') or ""
+  if type(v) ~= "number" then return '<td class="num na' .. (class or "") .. '"' .. l .. ">—</td>" end
+  local s = string.format("%d", math.floor(v + 0.5)):reverse():gsub("(%d%d%d)", "%1,"):reverse():gsub("^,", "")
+  return '<td class="num' .. (class or "") .. '"' .. l .. ">" .. s .. "</td>"
 end
 
-local function rows_of(tbl, max_rows)
-  local rows = {}
-  local n = tbl.n_rows or 0
-  if max_rows and max_rows > 0 then n = math.min(n, max_rows) end
-  for r = 1, n do
-    local row = { r }
-    for c, name in ipairs(tbl.names) do row[c + 1] = (tbl.columns[name] or {})[r] end
-    rows[r] = row
-  end
-  local headers = { "row" }
-  for _, name in ipairs(tbl.names) do headers[#headers + 1] = name end
-  return headers, rows
+local function money(v)
+  if type(v) ~= "number" then return "—" end
+  if v == 0 then return "$0" end
+  if v >= 0.01 then return string.format("$%.2f", v) end
+  return string.format("$%.4f", v)
 end
+
+-- A model's accounting key ("openai:gpt-4o") as "gpt-4o (openai)".
+local function account_name(key, e)
+  local provider, model = tostring(key):match("^([^:]+):(.+)$")
+  provider, model = (e and e.provider) or provider, (e and e.model) or model
+  if model and provider then return tostring(model) .. " (" .. tostring(provider) .. ")" end
+  return tostring(key)
+end
+
+-- The accounting of a run as a table per model (calls, sent, cached,
+-- failed, tokens, cost) with a total line; a dry run's estimate under it.
+local function accounting_html(acc)
+  if type(acc) ~= "table" or not next(acc) then return '<p class="muted">no model was called</p>' end
+  local out = { '<table class="acct"><thead><tr><th>model</th><th class="num">calls</th>'
+    .. '<th class="num">sent</th><th class="num">cached</th><th class="num">failed</th>'
+    .. '<th class="num">prompt tokens</th><th class="num opt">completion tokens</th><th class="num">cost</th></tr></thead><tbody>' }
+  local function line(name, e, class)
+    out[#out + 1] = "<tr" .. (class and (' class="' .. class .. '"') or "") .. "><td>" .. esc(name) .. "</td>"
+      .. int_cell(e.calls, nil, "calls") .. int_cell(e.requests, nil, "sent") .. int_cell(e.cache_hits, nil, "cached")
+      .. int_cell(e.failures, nil, "failed") .. int_cell(e.prompt_tokens, nil, "prompt tokens")
+      .. int_cell(e.completion_tokens, " opt", "completion tokens")
+      .. '<td class="num" data-label="cost">' .. esc(e.priced == false and "unpriced" or money(e.cost_usd)) .. "</td></tr>"
+  end
+  local models = type(acc.models) == "table" and acc.models or {}
+  local names = sorted_keys(models)
+  for _, k in ipairs(names) do line(account_name(k, models[k]), models[k]) end
+  if #names ~= 1 then line("total", acc, "total") end
+  out[#out + 1] = "</tbody></table>"
+  local notes = {}
+  if type(acc.unpriced) == "table" and #acc.unpriced > 0 then
+    local u = {}
+    for i, k in ipairs(acc.unpriced) do u[i] = account_name(k) end
+    notes[#notes + 1] = "No price is known for " .. table.concat(u, ", ") .. "; the cost leaves it out."
+  end
+  local dry = acc.dry_run
+  if type(dry) == "table" and ((dry.requests or 0) > 0 or (dry.cached or 0) > 0) then
+    notes[#notes + 1] = string.format("Dry run: %d requests would be sent (~%d prompt tokens, about %s)%s.",
+      dry.requests or 0, dry.prompt_tokens or 0, money(dry.cost_usd or 0),
+      (dry.cached or 0) > 0 and string.format("; %d more were answered by the cache, free", dry.cached) or "")
+  end
+  for _, n in ipairs(notes) do out[#out + 1] = '<p class="muted">' .. esc(n) .. "</p>" end
+  return table.concat(out, "\n")
+end
+
+-- ------------------------------------------------------------ judge prompts ---
+
+local function value_text(v)
+  if type(v) == "table" then return json(v) end
+  return tostring(v)
+end
+
+-- What each judge was asked (the run's judge_prompts.json): the model and
+-- parameters, definition, rubric, examples and the whole prompt template.
+local function prompts_html(list)
+  local out = {}
+  for _, r in ipairs(list) do
+    out[#out + 1] = '<details class="prompt" open><summary>' .. esc(r.metric or r.name or "judge")
+      .. ' <span class="muted">judged by ' .. esc(r.model or "?") .. "</span></summary>"
+    local facts = { '<div class="grid" style="margin-top:10px">' }
+    local function fact(k, v) facts[#facts + 1] = kv(k, esc(v)) end
+    fact("model", r.model or "?")
+    fact("parameters", r.parameters and value_text(r.parameters) or "none sent")
+    if r.include_input ~= nil then fact("input in the prompt", r.include_input and "yes" or "no") end
+    if type(r.grading_context_columns) == "table" and #r.grading_context_columns > 0 then
+      fact("context columns", table.concat(r.grading_context_columns, ", "))
+    end
+    if type(r.score_range) == "table" then fact("scores", value_text(r.score_range[1]) .. " to " .. value_text(r.score_range[2])) end
+    if r.factory then fact("made by", r.factory) end
+    facts[#facts + 1] = "</div>"
+    out[#out + 1] = table.concat(facts)
+    if r.definition then out[#out + 1] = '<h3>Definition</h3><div class="full">' .. esc(r.definition) .. "</div>" end
+    if r.grading_prompt then out[#out + 1] = '<h3>Rubric</h3><div class="full">' .. esc(r.grading_prompt) .. "</div>" end
+    if type(r.examples) == "table" and #r.examples > 0 then
+      out[#out + 1] = "<details><summary>Examples (" .. #r.examples .. ")</summary>"
+      for k, ex in ipairs(r.examples) do
+        local parts = { '<div class="ex"><b>' .. k .. ".</b> score <b>" .. esc(value_text(ex.score)) .. "</b>" }
+        if ex.input ~= nil then parts[#parts + 1] = '<div class="full"><span class="muted">input:</span> ' .. esc(value_text(ex.input)) .. "</div>" end
+        parts[#parts + 1] = '<div class="full"><span class="muted">output:</span> ' .. esc(value_text(ex.output)) .. "</div>"
+        if ex.justification ~= nil then
+          parts[#parts + 1] = '<div class="full"><span class="muted">justification:</span> ' .. esc(value_text(ex.justification)) .. "</div>"
+        end
+        parts[#parts + 1] = "</div>"
+        out[#out + 1] = table.concat(parts)
+      end
+      out[#out + 1] = "</details>"
+    end
+    if r.template then
+      out[#out + 1] = "<details><summary>The whole prompt (each row's values replace the {placeholders})</summary><pre>"
+        .. esc(r.template) .. "</pre></details>"
+    end
+    out[#out + 1] = "</details>"
+  end
+  return table.concat(out, "\n")
+end
+
+
+
+-- ------------------------------------------------------------ rows ---
+
+local INPUT_NAMES = { "inputs", "input", "question", "llm_inputs", "user_input", "prompt", "query" }
+local OUTPUT_NAMES = { "outputs", "output", "predictions", "prediction", "answer", "response" }
+local TARGET_NAMES = { "targets", "target", "ground_truth", "expected", "reference" }
+
+-- The short name of a metric column: "faithfulness/v1/score" -> "faithfulness".
+local function short(name)
+  return (name:gsub("/score$", ""):gsub("/v%d+$", ""))
+end
+
+-- What each column of a run's table is: the input, the output, the target,
+-- the metrics' per-row columns (judges, with a justification, first) and
+-- the rest. { input=, output=, target=, metrics = { {name=, base=, just=} },
+-- other_values = {names}, others = {names} }
+local function roles(run)
+  local t = run.table
+  local has = {}
+  for _, n in ipairs(t.names) do has[n] = true end
+  local p = run.params or {}
+  local function pick(list, first)
+    if first and has[first] then return first end
+    for _, n in ipairs(list) do if has[n] then return n end end
+  end
+  local r = { metrics = {}, other_values = {}, others = {} }
+  r.output = pick(OUTPUT_NAMES, p.predictions)
+  r.target = pick(TARGET_NAMES, p.targets)
+  local justs, used = {}, {}
+  for _, n in ipairs(t.names) do
+    local base = n:match("^(.*)/justification$")
+    if base then justs[base] = n end
+  end
+  local judges, plain = {}, {}
+  for _, n in ipairs(t.names) do
+    local base = n:match("^(.*)/score$")
+    if base then
+      local m = { name = n, base = base, just = justs[base], label = short(n) }
+      if m.just then judges[#judges + 1] = m; used[m.just] = true else plain[#plain + 1] = m end
+      used[n] = true
+    elseif n == "token_count" or n == "latency" then
+      plain[#plain + 1] = { name = n, base = n, label = n }
+      used[n] = true
+    end
+  end
+  for _, m in ipairs(judges) do r.metrics[#r.metrics + 1] = m end
+  for _, m in ipairs(plain) do r.metrics[#r.metrics + 1] = m end
+  r.input = pick(INPUT_NAMES)
+  for _, n in ipairs(t.names) do
+    if not used[n] and n ~= r.output and n ~= r.target then
+      if n:find("/", 1, true) then r.other_values[#r.other_values + 1] = n
+      elseif not r.input and n ~= "error" then r.input = n
+      elseif n ~= r.input then r.others[#r.others + 1] = n end
+    end
+  end
+  return r
+end
+
+local function text_of(v)
+  if v == nil then return nil end
+  if type(v) == "table" then return json(v) end
+  if type(v) == "number" then return fmt_num(v) end
+  return tostring(v)
+end
+
+-- a summary cell: the text cut to a few lines (the row's details have it all)
+local function clip_cell(v, class)
+  local s = text_of(v)
+  if s == nil then return '<td class="' .. class .. ' na">—</td>' end
+  return '<td class="' .. class .. '"><div class="clip">' .. esc(s) .. "</div></td>"
+end
+
+local function block(title, v, class)
+  local s = text_of(v)
+  return '<div class="blk' .. (class and (" " .. class) or "") .. '"><h4>' .. esc(title) .. '</h4><div class="full">'
+    .. (s and esc(s) or '<span class="muted">—</span>') .. "</div></div>"
+end
+
+-- a judge score with a colour by its value on a 1..5 scale
+local function score_class(v, gib)
+  if math.type(v) ~= "integer" and not (type(v) == "number" and v == math.floor(v)) then return "" end
+  if v < 1 or v > 5 then return "" end
+  if gib == false then v = 6 - v end
+  return " sc" .. math.floor(v)
+end
+
+local function gib_of(run, base)
+  local g = run.greater_is_better or {}
+  local v = g[base .. "/mean"]
+  if v == nil then v = g[base] end
+  return v
+end
+
+local function sort_value(v)
+  if type(v) == "boolean" then v = v and 1 or 0 end
+  if type(v) ~= "number" or v ~= v then return "" end
+  return string.format("%.17g", v)
+end
+
+local function toolbar(id, n, options, extra)
+  local opts = {}
+  for i, o in ipairs(options) do
+    opts[i] = string.format('<option value="%s" data-name="%s">%s</option>', esc(o.attr), esc(o.name), esc(o.label))
+  end
+  return table.concat {
+    '<div class="toolbar" data-table="', id, '">',
+    '<input class="filter" type="search" placeholder="Filter rows…" aria-label="filter rows">',
+    '<label class="muted">sort by <select aria-label="sort by">', table.concat(opts), "</select></label>",
+    '<button type="button" class="dir">ascending</button>',
+    '<button type="button" class="all" aria-pressed="false">expand all</button>',
+    extra or "", '<span class="count">', n, " rows</span></div>\n",
+  }
+end
+
+-- The row table of one run: a summary line per row (input, output, target
+-- cut to a few lines; the scores as chips), which expands to everything.
+local function rows_html(run, max_rows)
+  local t = run.table
+  local r = roles(run)
+  local n = t.n_rows or 0
+  if max_rows and max_rows > 0 then n = math.min(n, max_rows) end
+  local col = function(name) return name and t.columns[name] or {} end
+  local inputs, outputs, targets, errors = col(r.input), col(r.output), col(r.target), col("error")
+  local options = { { attr = "data-row", name = "row", label = "row" } }
+  for k, m in ipairs(r.metrics) do
+    options[#options + 1] = { attr = "data-s" .. k, name = m.name, label = m.label }
+  end
+  local out = { toolbar("rows", n, options),
+    '<table class="rowtable', r.target and "" or " no-tg", '" id="rows"><colgroup><col class="c-n"><col class="c-in">',
+    '<col class="c-out">', r.target and '<col class="c-tg">' or "", '<col class="c-sc"></colgroup>',
+    '<thead><tr><th class="s" title="row">#</th><th class="s">', esc(r.input or "input"), '</th><th class="s o">',
+    esc(r.output or "output"), "</th>", r.target and ('<th class="s">' .. esc(r.target) .. "</th>") or "",
+    "<th>scores</th></tr></thead>\n" }
+  local ncols = r.target and 5 or 4
+  for i = 1, n do
+    local attrs = { string.format(' id="rows-r%d" data-row="%d"', i, i) }
+    local chips, judges, vals = {}, {}, {}
+    for k, m in ipairs(r.metrics) do
+      local v = col(m.name)[i]
+      attrs[#attrs + 1] = string.format(' data-s%d="%s"', k, sort_value(v))
+      local gib = gib_of(run, m.base)
+      if v ~= nil then
+        chips[#chips + 1] = string.format('<span class="chip%s" title="%s">%s <b>%s</b></span>',
+          m.just and score_class(v, gib) or "", esc(m.name), esc(m.label), esc(text_of(v)))
+      end
+      if m.just then
+        judges[#judges + 1] = string.format('<div class="judge"><div class="jh">%s <span class="score%s">%s</span></div><div class="full">%s</div></div>',
+          esc(m.label), score_class(v, gib), esc(text_of(v) or "—"), esc(text_of(col(m.just)[i]) or ""))
+      else
+        vals[#vals + 1] = "<div><dt>" .. esc(m.label) .. "</dt><dd>" .. esc(text_of(v) or "—") .. "</dd></div>"
+      end
+    end
+    for _, name in ipairs(r.other_values) do
+      vals[#vals + 1] = "<div><dt>" .. esc(name) .. "</dt><dd>" .. esc(text_of(col(name)[i]) or "—") .. "</dd></div>"
+    end
+    local out_cell
+    if errors[i] ~= nil and outputs[i] == nil then
+      out_cell = '<td class="out err"><div class="clip">error: ' .. esc(text_of(errors[i])) .. "</div></td>"
+    else
+      out_cell = clip_cell(outputs[i], "out")
+    end
+    out[#out + 1] = "<tbody" .. table.concat(attrs) .. '><tr class="sum" tabindex="0" aria-expanded="false">'
+      .. '<td class="n">' .. i .. "</td>" .. clip_cell(inputs[i], "in") .. out_cell
+      .. (r.target and clip_cell(targets[i], "tg") or "")
+      .. '<td class="sc">' .. table.concat(chips) .. "</td></tr>\n"
+    local det = { '<tr class="det" hidden><td colspan="', ncols, '"><div class="texts">',
+      block(r.input or "input", inputs[i]), block(r.output or "output", outputs[i], "out") }
+    if r.target then det[#det + 1] = block(r.target, targets[i]) end
+    det[#det + 1] = "</div>"
+    if errors[i] ~= nil then det[#det + 1] = '<div class="judge err"><div class="jh">error</div><div class="full">' .. esc(text_of(errors[i])) .. "</div></div>" end
+    det[#det + 1] = table.concat(judges)
+    for _, name in ipairs(r.others) do
+      if name ~= "error" then vals[#vals + 1] = "<div><dt>" .. esc(name) .. "</dt><dd>" .. esc(text_of(col(name)[i]) or "—") .. "</dd></div>" end
+    end
+    if #vals > 0 then det[#det + 1] = '<dl class="vals">' .. table.concat(vals) .. "</dl>" end
+    det[#det + 1] = "</td></tr></tbody>\n"
+    out[#out + 1] = table.concat(det)
+  end
+  out[#out + 1] = "</table>"
+  return table.concat(out), n
+end
+
 
 -- ------------------------------------------------------------ plots ---
 
@@ -441,12 +874,13 @@ local function gauge_specs(run, scores)
       if lo >= 0 and hi <= 1 then min, max = 0, 1
       elseif int and lo >= 1 and hi <= 5 then min, max = 1, 5 end
       if max and #gs < 6 then
-        gs[#gs + 1] = { value = mean, min = min, max = max, title = plot.clip(s.metric, 24) .. " (mean)" }
+        gs[#gs + 1] = { value = mean, min = min, max = max, title = short(s.name) .. " (mean)" }
       end
     end
   end
   return gs
 end
+
 
 -- ------------------------------------------------------------ one run ---
 
@@ -454,8 +888,29 @@ function M.run(run, opts)
   opts = opts or {}
   local i = run.info or {}
   local title = "evalua run " .. (i.name and i.name ~= "" and i.name or (i.id or ""):sub(1, 12))
-  local sub = esc((i.experiment and ("experiment " .. i.experiment .. " · ") or "") .. "run " .. (i.id or ""))
-  local body = { section("Run", info_grid(run)), section("Metrics", metrics_grid(run)) }
+  local model = model_name(run)
+  local sub = esc((i.experiment and ("experiment " .. i.experiment .. " · ") or "")
+    .. (model and ("model " .. model .. " · ") or "") .. "run " .. (i.id or ""))
+  local toc = { { "run", "Run" }, { "metrics", "Metrics" } }
+  local body = { section("Run", info_grid(run), "run"), section("Metrics", metrics_grid(run), "metrics") }
+  if run.table then
+    local max_rows = opts.max_rows == nil and M.default_max_rows or opts.max_rows
+    local html, shown = rows_html(run, max_rows)
+    local note = '<p class="muted">Click a row (or press Enter on it) to read it whole: the input, the output, '
+      .. "the target and each judge's score with its justification.</p>"
+    if shown < (run.table.n_rows or 0) then
+      note = note .. string.format('<p class="muted">The first %d of %d rows (<code>--max-rows 0</code> for all; '
+        .. "<code>evalua runs export</code> for the whole table).</p>", shown, run.table.n_rows)
+    end
+    body[#body + 1] = section("Rows", note .. html, "rows-section")
+  else
+    body[#body + 1] = section("Rows", '<p class="muted">this run has no results table</p>', "rows-section")
+  end
+  toc[#toc + 1] = { "rows-section", "Rows" }
+  if type(run.judge_prompts) == "table" and #run.judge_prompts > 0 then
+    body[#body + 1] = section("Judge prompts", prompts_html(run.judge_prompts), "prompts")
+    toc[#toc + 1] = { "prompts", "Judge prompts" }
+  end
   local scores = score_columns(run.table)
   if opts.plots ~= false and #scores > 0 then
     plot = plot or require "evalua.plot"
@@ -470,28 +925,21 @@ function M.run(run, opts)
     end
     local values = {}
     for k, s in ipairs(scores) do
-      if k <= 9 then values[s.metric] = s.values end
+      if k <= 9 then values[short(s.name)] = s.values end
     end
     charts[#charts + 1] = { name = "score distributions", draw = function(file)
-      plot.histogram { file = file, values = values, title = #scores > 1 and "Score distributions" or nil }
+      plot.histogram { file = file, values = values,
+        title = #scores > 1 and "How the rows scored, per metric" or nil,
+        xlabel = "score of a row", ylabel = "number of rows" }
     end }
-    body[#body + 1] = section("Plots", draw(charts))
+    body[#body + 1] = section("Plots", draw(charts), "plots")
+    toc[#toc + 1] = { "plots", "Plots" }
   end
-  body[#body + 1] = section("Parameters", kv_table(run.params))
-  if run.accounting and next(run.accounting) then body[#body + 1] = section("Accounting", kv_table(run.accounting)) end
-  if run.table then
-    local max_rows = opts.max_rows == nil and M.default_max_rows or opts.max_rows
-    local headers, rows = rows_of(run.table, max_rows)
-    local note = ""
-    if #rows < (run.table.n_rows or 0) then
-      note = string.format('<p class="muted">The first %d of %d rows (<code>--max-rows 0</code> for all; '
-        .. "<code>evalua runs export</code> for the whole table).</p>", #rows, run.table.n_rows)
-    end
-    body[#body + 1] = section("Rows", note .. data_table("rows", headers, rows), "rows-section")
-  else
-    body[#body + 1] = section("Rows", '<p class="muted">this run has no results table</p>')
-  end
-  return page(title, sub, table.concat(body))
+  body[#body + 1] = section("Parameters", params_table(run.params), "params")
+  body[#body + 1] = section("Accounting", accounting_html(run.accounting), "accounting")
+  toc[#toc + 1] = { "params", "Parameters" }
+  toc[#toc + 1] = { "accounting", "Accounting" }
+  return page(title, sub, table.concat(body), toc)
 end
 
 -- ------------------------------------------------------------ two runs ---
@@ -506,6 +954,12 @@ end
 local function column(run, name)
   return run.table and run.table.columns[name]
 end
+
+-- ------------------------------------------------ comparison maths ---
+-- Every statistic of a comparison is computed in this block, through
+-- evalua.stats (pairing, bootstrap), so that the report and `evalua runs
+-- compare` agree and one engine can take this over.
+
 
 -- Mean and 95% normal interval of the scores (for the chart's error bars).
 local function mean_interval(vals)
@@ -615,54 +1069,175 @@ function M.flips(a, b)
   return out
 end
 
-local function input_of(run, r)
-  local t = run.table
-  for _, name in ipairs { "inputs", "input", "question", "llm_inputs" } do
-    if t.columns[name] then return t.columns[name][r] end
+
+-- The paired rows of two runs with every per-row score difference, the
+-- rows with a flip (a judge's or another integer score changed) first,
+-- largest change first, then the others in row order:
+-- { method =, list = { { ra =, rb =, changes = { {m =, a =, b =, diff =, flip =} },
+--   flip = bool, size = largest |diff| of a flip } } }.
+-- m is a metric of roles(): { name, base, just, label }.
+function M.row_pairs(a, b)
+  local out = { list = {} }
+  if not (a.table and b.table) then return out end
+  local pairs_, method = pairing(a, b)
+  out.method = method
+  local ra = roles(a)
+  local shared = {}
+  for _, m in ipairs(ra.metrics) do
+    if column(b, m.name) then shared[#shared + 1] = m end
   end
-  local first = t.names[1]
-  return first and t.columns[first][r]
+  out.metrics = shared
+  -- integer columns (judge scores, token counts) flip; float ones only differ
+  local ints = {}
+  for _, m in ipairs(shared) do
+    local ca, cb, int = column(a, m.name), column(b, m.name), true
+    for _, p in ipairs(pairs_) do
+      for _, v in ipairs { ca[p[1]], cb[p[2]] } do
+        if type(v) == "number" and v ~= math.floor(v) then int = false end
+      end
+    end
+    ints[m.name] = int and m.just ~= nil or (int and m.name ~= "token_count" and m.name ~= "latency")
+  end
+  for k, p in ipairs(pairs_) do
+    local e = { ra = p[1], rb = p[2], changes = {}, flip = false, size = 0, order = k }
+    for _, m in ipairs(shared) do
+      local x, y = column(a, m.name)[p[1]], column(b, m.name)[p[2]]
+      local c = { m = m, a = x, b = y }
+      if type(x) == "number" and type(y) == "number" and x == x and y == y then c.diff = y - x end
+      c.flip = ints[m.name] and x ~= y and not (x ~= x and y ~= y) or false
+      if c.flip then
+        e.flip = true
+        e.size = math.max(e.size, c.diff and math.abs(c.diff) or math.huge)
+      end
+      e.changes[#e.changes + 1] = c
+    end
+    out.list[#out.list + 1] = e
+  end
+  table.sort(out.list, function(x, y)
+    if x.flip ~= y.flip then return x.flip end
+    if x.size ~= y.size then return x.size > y.size end
+    return x.order < y.order
+  end)
+  return out
 end
 
-local function output_of(run, r)
-  local t = run.table
-  for _, name in ipairs { "outputs", "predictions", "output" } do
-    if t.columns[name] then return t.columns[name][r] end
-  end
-  return nil
+
+
+-- ------------------------------------------------ the comparison page ---
+
+local function signed(v)
+  if type(v) ~= "number" then return "" end
+  local s = fmt_num(v)
+  if v > 0 then s = "+" .. s end
+  return (s:gsub("^%-", "−"))
 end
 
--- the two runs' facts side by side
+-- the two runs' facts side by side, parameters by name, changes marked
 local function runs_table(a, b)
   local ia, ib = a.info or {}, b.info or {}
-  local out = { '<table class="runs"><thead><tr><th></th><th>A</th><th>B</th></tr></thead><tbody>' }
+  local out = { '<table class="runs"><thead><tr><th></th><th>A (baseline)</th><th>B</th></tr></thead><tbody>' }
   local function row(k, va, vb)
     out[#out + 1] = "<tr><th>" .. esc(k) .. "</th><td>" .. va .. "</td><td>" .. vb .. "</td></tr>"
   end
-  row("run id", esc(ia.id or ""), esc(ib.id or ""))
   row("name", esc(ia.name or ""), esc(ib.name or ""))
+  local ma, mb = model_name(a), model_name(b)
+  if ma or mb then row("model", esc(ma or ""), (ma ~= mb and '<span class="changed">' .. esc(mb or "") .. "</span>" or esc(mb or ""))) end
   row("experiment", esc(ia.experiment or ""), esc(ib.experiment or ""))
-  row("status", string.format('<span class="badge %s">%s</span>', esc(ia.status or ""), esc(ia.status or "")),
-    string.format('<span class="badge %s">%s</span>', esc(ib.status or ""), esc(ib.status or "")))
+  row("status", badge(ia.status), badge(ib.status))
   row("started", esc(fmt_time(ia.start_time)), esc(fmt_time(ib.start_time)))
   row("duration", esc(fmt_duration(ia.start_time, ia.end_time)), esc(fmt_duration(ib.start_time, ib.end_time)))
   if ia.n_rows or ib.n_rows then row("rows", esc(ia.n_rows or ""), esc(ib.n_rows or "")) end
+  row("run id", esc(ia.id or ""), esc(ib.id or ""))
   local keys, seen = {}, {}
   for _, r in ipairs { a, b } do
     for k in pairs(r.params or {}) do
-      if not seen[k] then seen[k] = true; keys[#keys + 1] = k end
+      if not seen[k] and k ~= "model" and k ~= "rows" then seen[k] = true; keys[#keys + 1] = k end
     end
   end
   table.sort(keys)
   for _, k in ipairs(keys) do
     local va, vb = (a.params or {})[k], (b.params or {})[k]
-    local fa = va == nil and "" or esc(type(va) == "table" and json(va) or va)
-    local fb = vb == nil and "" or esc(type(vb) == "table" and json(vb) or vb)
+    local function show(v)
+      if v == nil then return "" end
+      local s = M.param_text(k, v)
+      return '<span class="full">' .. esc(type(s) == "table" and json(s) or s) .. "</span>"
+    end
+    local fa, fb = show(va), show(vb)
     if va ~= vb then fb = '<span class="changed">' .. fb .. "</span>" end
-    row("param " .. k, fa, fb)
+    row(k, fa, fb)
   end
   out[#out + 1] = "</tbody></table>"
   return table.concat(out, "\n")
+end
+
+local function change_chip(c, run)
+  local gib = gib_of(run, c.m.base)
+  if c.a == c.b or (c.diff == 0) then
+    return string.format('<span class="chip same" title="%s">%s <b>%s</b></span>', esc(c.m.name), esc(c.m.label),
+      esc(text_of(c.a) or "—"))
+  end
+  local cls = ""
+  if c.diff and gib ~= nil then cls = ((c.diff > 0) == gib) and " up" or " down" end
+  return string.format('<span class="chip%s" title="%s">%s <b>%s → %s</b>%s</span>', cls, esc(c.m.name),
+    esc(c.m.label), esc(text_of(c.a) or "—"), esc(text_of(c.b) or "—"),
+    c.diff and (" (" .. esc(signed(c.diff)) .. ")") or "")
+end
+
+-- The paired rows: input, output A and B side by side, the score changes;
+-- each expands to both outputs whole and both judges' justifications.
+local function pairs_html(a, b, rp, max_rows)
+  local ra = roles(a)
+  local rb = roles(b)
+  local ca = function(name) return name and column(a, name) or {} end
+  local cb = function(name) return name and column(b, name) or {} end
+  local list = rp.list
+  local n = #list
+  if max_rows and max_rows > 0 then n = math.min(n, max_rows) end
+  local options = { { attr = "data-o", name = "changed", label = "changed first" },
+    { attr = "data-row", name = "row", label = "row" } }
+  for k, m in ipairs(rp.metrics or {}) do
+    options[#options + 1] = { attr = "data-d" .. k, name = m.name, label = "change in " .. m.label }
+  end
+  local out = { toolbar("pairs", n, options),
+    '<table class="rowtable cmp" id="pairs"><colgroup><col class="c-n"><col class="c-in"><col class="c-oa">',
+    '<col class="c-ob"><col class="c-d"></colgroup><thead><tr><th class="s" title="row">#</th><th class="s">',
+    esc(ra.input or "input"), '</th><th class="s o">output A</th><th class="s o">output B</th><th>scores A → B</th></tr></thead>\n' }
+  local flips = 0
+  for k = 1, n do
+    local e = list[k]
+    if e.flip then flips = flips + 1 end
+    local attrs = { string.format(' id="pairs-r%d" data-row="%d" data-o="%d"%s', e.ra, e.ra, k, e.flip and ' class="flip"' or "") }
+    local chips, judges, vals = {}, {}, {}
+    for j, c in ipairs(e.changes) do
+      attrs[#attrs + 1] = string.format(' data-d%d="%s"', j, sort_value(c.diff))
+      if c.m.just or c.flip then chips[#chips + 1] = change_chip(c, b) end
+      if c.m.just then
+        local gib = gib_of(b, c.m.base)
+        judges[#judges + 1] = string.format('<div class="judge"><div class="jh">%s</div><div class="texts two">'
+          .. '<div class="blk"><h4>A: <span class="score%s">%s</span></h4><div class="full">%s</div></div>'
+          .. '<div class="blk"><h4>B: <span class="score%s">%s</span></h4><div class="full">%s</div></div></div></div>',
+          esc(c.m.label), score_class(c.a, gib), esc(text_of(c.a) or "—"), esc(text_of(ca(c.m.just)[e.ra]) or ""),
+          score_class(c.b, gib), esc(text_of(c.b) or "—"), esc(text_of(cb(c.m.just)[e.rb]) or ""))
+      else
+        vals[#vals + 1] = string.format("<div><dt>%s</dt><dd>%s → %s%s</dd></div>", esc(c.m.label),
+          esc(text_of(c.a) or "—"), esc(text_of(c.b) or "—"), c.diff and c.diff ~= 0 and (" (" .. esc(signed(c.diff)) .. ")") or "")
+      end
+    end
+    if #chips == 0 then chips[1] = '<span class="muted">no judge or integer score</span>' end
+    local rowlabel = e.ra == e.rb and tostring(e.ra) or (e.ra .. "/" .. e.rb)
+    out[#out + 1] = "<tbody" .. table.concat(attrs) .. '><tr class="sum" tabindex="0" aria-expanded="false">'
+      .. '<td class="n">' .. esc(rowlabel) .. "</td>" .. clip_cell(ca(ra.input)[e.ra], "in")
+      .. clip_cell(ca(ra.output)[e.ra], "out") .. clip_cell(cb(rb.output)[e.rb], "out")
+      .. '<td class="sc">' .. table.concat(chips) .. "</td></tr>\n"
+      .. '<tr class="det" hidden><td colspan="5"><div class="texts">' .. block(ra.input or "input", ca(ra.input)[e.ra])
+      .. (ra.target and block(ra.target, ca(ra.target)[e.ra]) or "") .. "</div>"
+      .. '<div class="texts two" style="margin-top:12px">' .. block("output A", ca(ra.output)[e.ra], "out")
+      .. block("output B", cb(rb.output)[e.rb], "out") .. "</div>"
+      .. table.concat(judges) .. (#vals > 0 and ('<dl class="vals">' .. table.concat(vals) .. "</dl>") or "")
+      .. "</td></tr></tbody>\n"
+  end
+  out[#out + 1] = "</table>"
+  return table.concat(out), n, flips
 end
 
 function M.compare(a, b, opts)
@@ -670,25 +1245,54 @@ function M.compare(a, b, opts)
   local la, lb = label(a), label(b)
   local title = "evalua: " .. la .. " vs " .. lb
   local sub = esc("A = run " .. ((a.info or {}).id or "") .. " · B = run " .. ((b.info or {}).id or ""))
+  local toc = { { "runs", "Runs" }, { "metrics", "Metrics" }, { "rows-section", "Rows" } }
   local body = {}
-  body[#body + 1] = section("Runs", runs_table(a, b))
+  body[#body + 1] = section("Runs", runs_table(a, b), "runs")
 
   local rows = M.comparison(a, b, opts)
-  local t = { '<table class="sortable" id="metrics"><thead><tr><th>metric</th><th>A</th><th>B</th>'
-    .. "<th>B − A</th><th>95% interval (paired)</th><th>rows paired</th><th>verdict</th></tr></thead><tbody>" }
+  local t = { '<table class="cmpm" id="metrics-table"><thead><tr><th>metric</th><th class="num">A</th><th class="num">B</th>'
+    .. '<th class="num">B − A</th><th>95% interval (paired)</th><th class="num opt">rows paired</th><th>verdict</th></tr></thead><tbody>' }
   for _, r in ipairs(rows) do
     local verdict = r.verdict or ""
     local cls = verdict == "better" and "good" or verdict == "worse" and "bad" or "muted"
-    t[#t + 1] = "<tr><td>" .. esc(r.metric) .. "</td>" .. cell(r.a) .. cell(r.b) .. cell(r.diff)
-      .. (r.lo and ('<td class="num" data-v="' .. string.format("%.17g", r.lo) .. '">['
-        .. esc(fmt_num(r.lo)) .. ", " .. esc(fmt_num(r.hi)) .. "]</td>") or '<td class="na" data-v="">—</td>')
-      .. cell(r.paired) .. '<td class="' .. cls .. '">' .. esc(verdict) .. "</td></tr>"
+    local function lab(html, l) return '<td data-label="' .. l .. '"' .. html:sub(4) end
+    local paired = cell(r.paired):gsub('^<td class="', '<td class="opt ')
+    t[#t + 1] = "<tr><td>" .. esc(r.metric) .. "</td>" .. lab(cell(r.a), "A") .. lab(cell(r.b), "B")
+      .. lab(cell(r.diff), "B − A")
+      .. lab(r.lo and ('<td class="num" data-v="' .. string.format("%.17g", r.lo) .. '">['
+        .. esc(fmt_num(r.lo)) .. ", " .. esc(fmt_num(r.hi)) .. "]</td>") or '<td class="na" data-v="">—</td>', "95% interval")
+      .. paired .. '<td data-label="verdict" class="' .. cls .. '">' .. esc(verdict) .. "</td></tr>"
   end
   t[#t + 1] = "</tbody></table>"
-  body[#body + 1] = section("Metrics", '<div class="rows">' .. table.concat(t) .. "</div>"
+  body[#body + 1] = section("Metrics", table.concat(t)
     .. '<p class="muted">B − A is the difference of the aggregates; the interval is a paired '
     .. "bootstrap (2000 resamples) of the mean per-row difference over the rows both runs scored. "
-    .. "Better or worse only when the interval excludes zero.</p>")
+    .. "Better or worse only when the interval excludes zero.</p>", "metrics")
+
+  local rp = M.row_pairs(a, b)
+  local max_rows = opts.max_rows == nil and M.default_max_rows or opts.max_rows
+  local nflips = 0
+  for _, e in ipairs(rp.list) do if e.flip then nflips = nflips + 1 end end
+  local html, shown = pairs_html(a, b, rp, max_rows)
+  local note = string.format('<p class="muted">%d rows paired %s; %d with a changed judge (or other integer) '
+    .. "score, listed first, largest change first. Click a row to read both outputs and both judges' "
+    .. "justifications side by side.</p>", #rp.list, esc(rp.method or ""), nflips)
+  if shown < #rp.list then
+    note = note .. string.format('<p class="muted">The first %d of %d rows (<code>--max-rows 0</code> for all).</p>',
+      shown, #rp.list)
+  end
+  body[#body + 1] = section("Rows: " .. nflips .. " changed of " .. #rp.list, note .. html, "rows-section")
+
+  local prompts = {}
+  for _, r in ipairs { { "A", a }, { "B", b } } do
+    if type(r[2].judge_prompts) == "table" and #r[2].judge_prompts > 0 then
+      prompts[#prompts + 1] = "<h3>Run " .. r[1] .. "</h3>" .. prompts_html(r[2].judge_prompts)
+    end
+  end
+  if #prompts > 0 then
+    body[#body + 1] = section("Judge prompts", table.concat(prompts), "prompts")
+    toc[#toc + 1] = { "prompts", "Judge prompts" }
+  end
 
   if opts.plots ~= false then
     plot = plot or require "evalua.plot"
@@ -698,33 +1302,23 @@ function M.compare(a, b, opts)
       if base and type(r.a) == "number" and type(r.b) == "number" and #ms < 8 then
         ms[#ms + 1] = r.metric
         va[#ms], vb[#ms] = r.a, r.b
-        local ca, cb = column(a, base .. "/score"), column(b, base .. "/score")
-        if ca then _, ia[#ms] = mean_interval(numbers(ca, a.table.n_rows)) end
-        if cb then _, ib[#ms] = mean_interval(numbers(cb, b.table.n_rows)) end
+        local sa, sb = column(a, base .. "/score"), column(b, base .. "/score")
+        if sa then _, ia[#ms] = mean_interval(numbers(sa, a.table.n_rows)) end
+        if sb then _, ib[#ms] = mean_interval(numbers(sb, b.table.n_rows)) end
       end
     end
     if #ms > 0 then
       body[#body + 1] = section("Plots", draw { { name = "comparison", draw = function(file)
         plot.compare { file = file, runs = { "A: " .. la, "B: " .. lb }, metrics = ms,
-          values = { va, vb }, intervals = { ia, ib } }
-      end } } .. '<p class="muted">Bars: the mean of each run; error bars: its 95% normal interval.</p>')
+          values = { va, vb }, intervals = { ia, ib }, title = "Mean of each metric, A and B" }
+      end } } .. '<p class="muted">Bars: the mean of each run; error bars: its 95% normal interval.</p>', "plots")
+      toc[#toc + 1] = { "plots", "Plots" }
     end
   end
-
-  local flips = M.flips(a, b)
-  local frows = {}
-  local max_rows = opts.max_rows == nil and M.default_max_rows or opts.max_rows
-  for i, f in ipairs(flips) do
-    if max_rows and max_rows > 0 and i > max_rows then break end
-    frows[#frows + 1] = { f.row, f.metric, input_of(a, f.row), output_of(a, f.row), output_of(b, f.row_b),
-      f.a, f.b, (type(f.a) == "number" and type(f.b) == "number") and f.b - f.a or nil, f.ja, f.jb }
-  end
-  local note = #frows < #flips and string.format('<p class="muted">The first %d of %d flips '
-    .. "(<code>--max-rows 0</code> for all).</p>", #frows, #flips) or ""
-  body[#body + 1] = section("Per-row flips (" .. #flips .. ")", note .. data_table("flips",
-    { "row", "metric", "input", "output A", "output B", "score A", "score B", "B − A",
-      "justification A", "justification B" }, frows), "flips-section")
-  return page(title, sub, table.concat(body))
+  body[#body + 1] = section("Accounting", "<h3>A</h3>" .. accounting_html(a.accounting)
+    .. "<h3>B</h3>" .. accounting_html(b.accounting), "accounting")
+  toc[#toc + 1] = { "accounting", "Accounting" }
+  return page(title, sub, table.concat(body), toc)
 end
 
 function M.write(path, html)

@@ -343,4 +343,40 @@ h.case("helpers: fmt and tick_step", function()
   h.eq(plot.clip("abc", 4), "abc", "no clip")
 end)
 
+h.case("titles fit: text_width, fit and cut", function()
+  -- wider text measures wider, a larger scale too
+  assert(plot.text_width("mmmm", 1) > plot.text_width("iiii", 1))
+  h.near(plot.text_width("abc", 2), 2 * plot.text_width("abc", 1), 1e-9, "scale")
+  -- a title that fits stays on one line at its scale
+  local lines, sc = plot.fit("toxicity (mean)", 280, 1.1)
+  h.eq(#lines, 1) h.eq(lines[1], "toxicity (mean)") h.eq(sc, 1.1)
+  -- a long one is shrunk or broken into two lines, each of which fits
+  lines, sc = plot.fit("answer relevance (judge: gpt-4o, 40 rows)", 270, 1.1, 0.85)
+  h.eq(#lines, 2, "two lines")
+  h.eq(table.concat(lines, " "), "answer relevance (judge: gpt-4o, 40 rows)", "nothing lost")
+  for _, l in ipairs(lines) do assert(plot.text_width(l, sc) <= 270, l) end
+  -- names without spaces break at / or _
+  lines = plot.fit("flesch_kincaid_grade_level/v1/mean", 150, 1, 0.8)
+  h.eq(#lines, 2)
+  h.eq(table.concat(lines), "flesch_kincaid_grade_level/v1/mean")
+  -- too long even for two lines: cut with an ellipsis, still fitting
+  lines, sc = plot.fit(string.rep("word ", 40), 120, 1, 0.8)
+  assert(#lines <= 2)
+  for _, l in ipairs(lines) do assert(plot.text_width(l, sc) <= 120, l) end
+  assert(lines[#lines]:sub(-3) == "…", lines[#lines])
+  h.eq(plot.cut("short", 500, 1), "short")
+  -- the estimate is never narrower than what cairo draws (glyph positions in an SVG)
+  for _, s in ipairs { "answer relevance (judge: gpt-4o, 40 rows)", "cultural_sensitivity/v1 (mean)", "WWWW iiii 0123" } do
+    local f = dir .. "/w.svg"
+    local p = pl.open { file = f, width = 2000, height = 60 }
+    p:vpor(0, 1, 0, 1) p:wind(0, 2000, 0, 60) p:schr(0, 1) p:ptex(10, 30, 1, 0, 0, s .. "|") p:close()
+    local xs = {}
+    for x in h.read(f):gmatch('<use xlink:href="#[^"]*" x="([%d%.]+)"') do xs[#xs + 1] = tonumber(x) end
+    assert(#xs > 2, "no glyphs in the svg")
+    local drawn = xs[#xs] - xs[1]
+    local est = plot.text_width(s, 1)
+    assert(est >= drawn and est <= drawn * 1.25, string.format("%s: estimated %.1f, drawn %.1f", s, est, drawn))
+  end
+end)
+
 h.done()

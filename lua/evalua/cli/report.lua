@@ -29,6 +29,7 @@ local function load(tracking, ref)
     if not t then util.fail("report: " .. tostring(terr)) end
     run.table = t
   end
+  run.judge_prompts = require("evalua.judge_prompts").load(run.info.id)
   return run
 end
 

@@ -272,6 +272,11 @@ function M.show(ref, opts)
   section("artifacts", as)
   local ag = require("evalua.agreement").show_lines(t, i.id)
   if #ag > 0 then out[#out + 1] = "agreement" for _, l in ipairs(ag) do out[#out + 1] = l end end
+  local jp = require("evalua.judge_prompts").load(i.id)
+  if jp and #jp > 0 then
+    out[#out + 1] = "judge prompts"
+    for line in (require("evalua.judge_prompts").text(jp) .. "\n"):gmatch("(.-)\n") do out[#out + 1] = "  " .. line end
+  end
   local pw = require("evalua.metrics.pairwise").show_lines(t, i.id)
   if #pw > 0 then out[#out + 1] = "pairwise" for _, l in ipairs(pw) do out[#out + 1] = l end end
   local fs = {}

@@ -90,9 +90,13 @@ local function panel(p, opts, m, name, runs, px_w, px_h)
   p:schr(0, 0.85)
   p:box("b", 0, 0, "bt", step, 0)
   plot.tick_labels(p, "l", ymin, ymax, step)
+  -- the metric's name over its panel: shrunk, or on two lines, to fit
   p:font("sans", "upright", "bold")
-  p:schr(0, 1)
-  p:mtex("t", 1.2, 0.0, 0, plot.clip(name, math.floor(px_w / 10)))
+  local lines, sc = plot.fit(name, px_w, 1, 0.8)
+  p:schr(0, sc)
+  for k, line in ipairs(lines) do
+    p:mtex("t", 0.9 + (#lines - k) * 1.25 * sc, 0.0, 0, line)
+  end
   p:font("sans", "upright", "medium")
 end
 
@@ -102,34 +106,45 @@ return function(opts)
   local k = #metrics
   local cols = math.min(k, 4)
   local rows = math.ceil(k / cols)
-  local head = opts.title and 70 or 44
   local W = opts.width or math.max(360, cols * math.max(280, 70 + 90 * #runs))
+  -- the title (fitted to the width) and the legend (wrapped onto more
+  -- lines when the runs' names do not fit on one) take the top
+  local tlines, tscale = {}, 1.25
+  if opts.title then tlines, tscale = plot.fit(opts.title, W - 24, 1.25, 0.9) end
+  local legend, lx, ly = {}, 16, 0
+  for r, name in ipairs(runs) do
+    local label = plot.cut(name, W - 50, 1)
+    local w = 18 + plot.text_width(label, 1) + 22
+    if lx > 16 and lx + w > W - 8 then lx, ly = 16, ly + 1 end
+    legend[r] = { x = lx, line = ly, label = label }
+    lx = lx + w
+  end
+  local title_h = #tlines > 0 and (1 + #tlines * 20 * tscale) or 0
+  local head = math.floor(title_h + 16 + (ly + 1) * 22 + 6)
   local H = opts.height or head + rows * 260
   local p <close> = plot.open(API, opts, { runs = true, metrics = true, values = true,
     intervals = true, title = true }, W, H)
-  -- title and legend across the top, in pixel-sized steps
   p:vpor(0, 1, 0, 1)
   p:wind(0, W, H, 0)
-  if opts.title then
+  if #tlines > 0 then
     p:font("sans", "upright", "bold")
-    p:schr(0, 1.25)
-    p:ptex(W / 2, 22, 1, 0, 0.5, opts.title)
+    p:schr(0, tscale)
+    for k, line in ipairs(tlines) do p:ptex(W / 2, 4 + k * 20 * tscale, 1, 0, 0.5, line) end
     p:font("sans", "upright", "medium")
   end
-  local x, y = 16, head - 20
   p:schr(0, 1)
-  for r, name in ipairs(runs) do
+  for r, item in ipairs(legend) do
+    local x, y = item.x, title_h + 16 + item.line * 22
     p:rgb(table.unpack(plot.palette[(r - 1) % #plot.palette + 1]))
     p:fill({ x, x + 12, x + 12, x }, { y + 6, y + 6, y - 6, y - 6 })
     p:rgb(table.unpack(plot.ink))
-    p:ptex(x + 18, y + 4, 1, 0, 0, name)
-    x = x + 40 + 8 * #name
+    p:ptex(x + 18, y + 4, 1, 0, 0, item.label)
   end
   local cw, ch = W / cols, (H - head) / rows
   for m, name in ipairs(metrics) do
     local c, r = (m - 1) % cols, (m - 1) // cols
     local px0, py0 = c * cw, head + r * ch
-    local x0, x1, y0, y1 = px0 + 56, px0 + cw - 14, py0 + 36, py0 + ch - 22
+    local x0, x1, y0, y1 = px0 + 56, px0 + cw - 14, py0 + 44, py0 + ch - 22
     p:vpor(x0 / W, x1 / W, 1 - y1 / H, 1 - y0 / H)
     panel(p, opts, m, name, runs, cw - 60, y1 - y0)
   end

@@ -61,12 +61,23 @@ return function(opts)
     p:rgb(table.unpack(plot.ink))
     p:ptex(0.5, 0.93, 1, 0, 0.5, opts.title)
   end
+  -- each title fits its gauge's width: shrunk a little, or on two lines
+  local W = opts.width or 300 * n
+  local fits, two = {}, false
+  for i, g in ipairs(gauges) do
+    local lines, sc = plot.fit(g.title, 0.9 * W / n, 1.1, 0.85) -- PLplot clips text at the viewport
+    fits[i] = { lines = lines, scale = sc }
+    two = two or #lines > 1
+  end
+  local extra = two and 0.3 or 0 -- world units above the arc for a second title line
   for i, g in ipairs(gauges) do
     -- the largest box of the right shape inside this gauge's cell
     local x0, x1 = (i - 1) / n, i / n
     local pad = 0.04 / n
-    p:vpas(x0 + pad, x1 - pad, 0.02, top, 1.6 / 2.5)
-    p:wind(-1.25, 1.25, -0.32, 1.28)
+    p:vpas(x0 + pad, x1 - pad, 0.02, top, (1.6 + extra) / 2.5)
+    p:wind(-1.25, 1.25, -0.32, 1.28 + extra)
+    local vx0, vx1 = p:gvpd()
+    local px_per_unit = (vx1 - vx0) * W / 2.5
     local frac = (g.value - g.min) / (g.max - g.min)
     if frac ~= frac then frac = 0 end
     frac = math.max(0, math.min(1, frac))
@@ -88,8 +99,12 @@ return function(opts)
     p:ptex(-0.85, -0.2, 1, 0, 0.5, plot.fmt(g.min))
     p:ptex(0.85, -0.2, 1, 0, 0.5, plot.fmt(g.max))
     p:rgb(table.unpack(plot.ink))
-    p:schr(0, 1.1)
-    p:ptex(0, 1.14, 1, 0, 0.5, g.title)
+    local f = fits[i]
+    p:schr(0, f.scale)
+    local step = 1.3 * 12 * f.scale / px_per_unit
+    for k, line in ipairs(f.lines) do
+      p:ptex(0, 1.14 + (#f.lines - k) * step, 1, 0, 0.5, line)
+    end
   end
   p:close()
   return opts.file

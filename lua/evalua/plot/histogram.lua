@@ -5,7 +5,8 @@
 --   plot.histogram{ file = "out/t.png", table = results_table, columns = { "toxicity/v1/score" } }
 -- Options: values (a list, or name -> list), or table + column / columns;
 -- bins (default: one per integer for small integer scores, else Sturges),
--- range {lo, hi}, title, xlabel (default "score"), ylabel ("rows"), width, height.
+-- range {lo, hi}, title, xlabel (default "score of a row"), ylabel ("number
+-- of rows"), width, height. Titles too long for the width shrink or wrap.
 local plot = require "evalua.plot"
 
 local API = "plot.histogram"
@@ -54,7 +55,7 @@ local function binning(vals, opts)
   return lo, hi, nb, false
 end
 
-local function panel(p, s, opts, vx0, vx1, vy0, vy1, color)
+local function panel(p, s, opts, vx0, vx1, vy0, vy1, color, title_px)
   local vals = s.values
   local lo, hi, nb, int_bins = binning(vals, opts)
   local counts = {}
@@ -98,8 +99,8 @@ local function panel(p, s, opts, vx0, vx1, vy0, vy1, color)
     p:mtex("b", 1.5, (x - lo) / (hi - lo), 0.5, plot.fmt(math.abs(x) < xstep * 1e-9 and 0 or x))
   end
   p:schr(0, 1)
-  p:mtex("b", 3.2, 0.5, 0.5, opts.xlabel or "score")
-  p:mtex("l", 3.6, 0.5, 0.5, opts.ylabel or "rows")
+  p:mtex("b", 3.2, 0.5, 0.5, opts.xlabel or "score of a row")
+  p:mtex("l", 3.6, 0.5, 0.5, opts.ylabel or "number of rows")
   if #vals > 0 then
     local mean = sum / #vals
     if mean >= lo and mean <= hi then
@@ -117,10 +118,12 @@ local function panel(p, s, opts, vx0, vx1, vy0, vy1, color)
     p:rgb(table.unpack(plot.muted))
     p:ptex((lo + hi) / 2, ymax / 2, 1, 0, 0.5, "no values")
   end
+  -- the panel's name: shrunk, or on two lines, to fit over the panel
   p:font("sans", "upright", "bold")
-  p:schr(0, 1.05)
   p:rgb(table.unpack(plot.ink))
-  p:mtex("t", 1.4, 0.0, 0, plot.clip(s.name, 48))
+  local lines, sc = plot.fit(s.name, title_px, 1.05, 0.8)
+  p:schr(0, sc)
+  for k, line in ipairs(lines) do p:mtex("t", 1.0 + (#lines - k) * 1.25 * sc, 0.0, 0, line) end
   p:font("sans", "upright", "medium")
 end
 
@@ -144,16 +147,18 @@ return function(opts)
   local rows = math.ceil(k / cols)
   local allowed = { values = true, table = true, column = true, columns = true, bins = true,
     range = true, title = true, xlabel = true, ylabel = true }
-  local head = (k > 1 and opts.title) and 40 or 0
   local W = opts.width or (k == 1 and 640 or 420 * cols)
+  local tlines, tscale = {}, 1.25
+  if k > 1 and opts.title then tlines, tscale = plot.fit(opts.title, W - 24, 1.25, 0.9) end
+  local head = #tlines > 0 and math.floor(15 + #tlines * 20 * tscale + 0.5) or 0
   local H = opts.height or (k == 1 and 400 or 300 * rows + head)
   local p <close> = plot.open(API, opts, allowed, W, H)
   if head > 0 then
     p:vpor(0, 1, 0, 1)
-    p:wind(0, 1, 0, 1)
+    p:wind(0, W, H, 0)
     p:font("sans", "upright", "bold")
-    p:schr(0, 1.25)
-    p:ptex(0.5, 1 - 22 / H, 1, 0, 0.5, opts.title)
+    p:schr(0, tscale)
+    for k2, line in ipairs(tlines) do p:ptex(W / 2, 4 + k2 * 20 * tscale, 1, 0, 0.5, line) end
     p:font("sans", "upright", "medium")
   end
   -- cells in pixels; margins leave room for tick labels, axis labels, title
@@ -162,7 +167,7 @@ return function(opts)
     local c, r = (i - 1) % cols, (i - 1) // cols
     local px0, py1 = c * cw, head + r * ch
     panel(p, s, opts, (px0 + 72) / W, (px0 + cw - 18) / W, 1 - (py1 + ch - 54) / H,
-      1 - (py1 + 40) / H, plot.palette[(i - 1) % #plot.palette + 1])
+      1 - (py1 + 46) / H, plot.palette[(i - 1) % #plot.palette + 1], cw - 72 - 18)
   end
   p:close()
   return opts.file

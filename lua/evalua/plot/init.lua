@@ -131,6 +131,67 @@ function M.clip(s, n)
   return s:sub(1, utf8.offset(s, n) - 1) .. "…"
 end
 
+-- The width in pixels of text drawn at character scale `scale`, estimated
+-- from DejaVu Sans' advance widths by character class (measured against
+-- cairo's glyph positions); a little wide rather than narrow, so what fits
+-- by it fits on the page.
+local NARROW = "[%.,:;'|!iljIft%(%)%[%]/ ]"
+function M.text_width(s, scale)
+  local w = 0
+  for _, c in utf8.codes(s) do
+    local ch = utf8.char(c)
+    if ch:match(NARROW) then w = w + 0.34
+    elseif ch:match("[mwMW@]") then w = w + 0.98
+    elseif ch:match("[A-Z%d]") then w = w + 0.66
+    else w = w + 0.62 end
+  end
+  return w * 16 * (scale or 1) -- an em of PLplot's text at scale 1 is 16 px (measured)
+end
+
+-- Fits a title into avail pixels: at `scale` on one line if it fits; else
+-- smaller, down to min_scale (default 0.8 of scale); else on two lines
+-- broken at a space (or at a '/' or '_'), at the largest scale that fits;
+-- else the second line is cut with an ellipsis. Returns lines, scale.
+function M.fit(s, avail, scale, min_scale)
+  scale = scale or 1
+  min_scale = min_scale or scale * 0.8
+  if s == "" then return { s }, scale end
+  for sc = scale, min_scale - 1e-9, -0.05 do
+    if M.text_width(s, sc) <= avail then return { s }, sc end
+  end
+  -- two lines: the break nearest the middle
+  local best, best_d
+  local n = #s
+  for i = 2, n - 1 do
+    local c = s:sub(i, i)
+    if c == " " or c == "/" or c == "_" or c == "-" then
+      local d = math.abs(M.text_width(s:sub(1, i)) - M.text_width(s:sub(i + 1)))
+      if not best_d or d < best_d then best, best_d = i, d end
+    end
+  end
+  if best then
+    local keep = s:sub(best, best) ~= " "
+    local a, b = s:sub(1, keep and best or best - 1), s:sub(best + 1)
+    for sc = scale, min_scale - 1e-9, -0.05 do
+      if M.text_width(a, sc) <= avail and M.text_width(b, sc) <= avail then return { a, b }, sc end
+    end
+    local lines = { a, M.cut(b, avail, min_scale) }
+    if M.text_width(a, min_scale) > avail then lines[1] = M.cut(a, avail, min_scale) end
+    return lines, min_scale
+  end
+  return { M.cut(s, avail, min_scale) }, min_scale
+end
+
+-- s cut at the end (with an ellipsis) until it fits avail pixels at scale.
+function M.cut(s, avail, scale)
+  if M.text_width(s, scale) <= avail then return s end
+  local line = s
+  while utf8.len(line) > 1 and M.text_width(line .. "…", scale) > avail do
+    line = line:sub(1, utf8.offset(line, -1) - 1)
+  end
+  return line .. "…"
+end
+
 function M.gauges(opts) return require("evalua.plot.gauges")(opts) end
 function M.histogram(opts) return require("evalua.plot.histogram")(opts) end
 function M.compare(opts) return require("evalua.plot.compare")(opts) end
