@@ -135,7 +135,7 @@ h3{font-size:14px;margin:16px 0 6px;font-weight:600}
 .kv .v{font-size:14px;font-weight:600}
 .metric .v{font-size:19px;font-variant-numeric:tabular-nums}
 .metric .aggs{font-size:12px;font-weight:400;color:var(--muted);margin-top:2px}
-.badge{display:inline-block;padding:1px 8px;border-radius:10px;font-size:12px;font-weight:600;background:#e7f0f7;color:#0b4f7c}
+.badge{white-space:nowrap;display:inline-block;padding:1px 8px;border-radius:10px;font-size:12px;font-weight:600;background:#e7f0f7;color:#0b4f7c}
 .badge.FINISHED{background:#e3f4ea;color:var(--good)}.badge.FAILED,.badge.KILLED{background:#fdecea;color:var(--bad)}
 table{border-collapse:collapse;width:100%}
 th,td{border-bottom:1px solid var(--line);padding:6px 8px;text-align:left;vertical-align:top}
