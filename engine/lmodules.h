@@ -11,3 +11,4 @@ EVALUA_MODULE(http)     /* engine/lhttp.c: requests from tasks, retries, rate li
 EVALUA_MODULE(sched_core) /* engine/lsched.c: tasks and the loop (= evalua.sched's primitives) */
 EVALUA_MODULE(tokenize) /* engine/ltokenize.c: tiktoken-exact token counts */
 EVALUA_MODULE(hfhub)    /* engine/lhfhub.c: Hugging Face hub downloads (evalua models pull) */
+EVALUA_MODULE(limits)   /* engine/llimits.c: the memory cap for untrusted metric packs */

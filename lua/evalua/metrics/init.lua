@@ -309,4 +309,26 @@ function M.load(name_or_path, opts)
   return require("evalua.metrics.packs").load(name_or_path, opts)
 end
 
+--[[ pack_limits([t]) -> the limits before the call (a copy). The default
+limits of one call into untrusted pack code: t.instructions (count, default
+2e9) and t.memory (bytes, default 256 MB); false switches one off. A load's
+opts.limits overrides them for that pack. ]]
+function M.pack_limits(t)
+  local lim = require("evalua.metrics.packs").limits
+  local old = {}
+  for k, v in pairs(lim) do old[k] = v end
+  if t == nil then return old end
+  if type(t) ~= "table" then error("pack_limits: expected a table, got " .. type(t), 2) end
+  for k, v in pairs(t) do
+    if k ~= "instructions" and k ~= "memory" then
+      error(string.format("pack_limits: unknown limit '%s' (known: instructions, memory)", tostring(k)), 2)
+    end
+    if v ~= false and (type(v) ~= "number" or v < 1) then
+      error(string.format("pack_limits: limit '%s' must be a positive number or false", k), 2)
+    end
+  end
+  for k, v in pairs(t) do lim[k] = v end
+  return old
+end
+
 return M

@@ -386,11 +386,10 @@ local function sandbox(ctx)
     if nk == nil then return nil end
     return view(ctx, nk), view(ctx, nv)
   end
-  -- a pack cannot catch the limits; errors the engine raises reach it as views
+  -- a pack cannot catch the limits
   local function caught(ok, ...)
     if not ok and is_limit((...)) then error((...), 0) end
-    if ok then return ok, ... end
-    return ok, view(ctx, (...))
+    return ok, ...
   end
   env.pcall = function(f, ...) return caught(pcall(f, ...)) end
   env.xpcall = function(f, handler, ...)
@@ -405,6 +404,9 @@ local function sandbox(ctx)
   co.create = function(f)
     local c = coroutine.create(f)
     ctx.own_threads[c] = true
+    -- a Lua hook is kept per thread: the new one gets the budget of this one
+    local hook, mask, count = debug.gethook()
+    if hook then debug.sethook(c, hook, mask, count) end
     return c
   end
   co.wrap = function(f)
