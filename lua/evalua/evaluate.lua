@@ -662,7 +662,7 @@ function M._run(opts, ctx, run, results, all, n)
   end
 
   if not config.quiet then
-    for _, w in ipairs(results.warnings) do io.stderr:write("evalua: warning: ", w, "\n") end
+    for _, w in ipairs(results.warnings) do io.stderr:write("evalua: warning: ", require("evalua.redact").text(w), "\n") end
   end
   return results
 end

@@ -59,6 +59,9 @@ end
 -- Returns text, usage, detail | nil, err.
 function M.send(call)
   local api, adapter, args = call.api, call.adapter, call.args
+  local redact = require "evalua.redact"
+  -- the key is known to the redaction step before anything can echo it
+  redact.add(args.api_key)
   local accounting = require "evalua.accounting"
   accounting.register_finish()
   -- base_url = { url, url, ... }: an endpoint pool (evalua.pool); the cache
@@ -85,7 +88,7 @@ function M.send(call)
         -- a dry run replays the cache too: a cached answer costs nothing
         if config.dry_run then accounting.record_dry(call.provider, call.model, 0, true) end
         accounting.record{ provider = call.provider, model = call.model, usage = usage, cached = true }
-        return text, usage, detail
+        return redact.text(text), usage, detail
       end
       -- an entry that no longer parses is ignored and replaced below
     end
@@ -142,11 +145,11 @@ function M.send(call)
     local msg = tostring(terr):gsub("^http%.request: ", "")
     if not msg:find("https?://") then msg = common.scrub_url(req.url) .. ": " .. msg end
     accounting.record{ provider = call.provider, model = call.model, failed = true }
-    return nil, api .. ": " .. scrub_secret(msg, args.api_key)
+    return nil, redact.text(api .. ": " .. scrub_secret(msg, args.api_key))
   end
   local text, usage, detail = adapter.parse_response(resp, req)
   if text == nil then
-    local msg = api .. ": " .. scrub_secret(tostring(usage), args.api_key)
+    local msg = redact.text(api .. ": " .. scrub_secret(tostring(usage), args.api_key))
     accounting.record{ provider = call.provider, model = call.model, failed = true }
     if tonumber(resp.status) == 401 then abort_run(msg) end
     return nil, msg
@@ -156,8 +159,8 @@ function M.send(call)
   -- a server that echoes the key back does not get it written to the cache
   local echoed = type(args.api_key) == "string" and #args.api_key >= 8 and
     resp.body:find(args.api_key, 1, true)
-  if key and not echoed then cache.put(key, call.provider, call.model, resp.body, usage) end
-  return text, usage, detail
+  if key and not echoed then cache.put(key, call.provider, call.model, redact.text(resp.body), usage) end
+  return redact.text(text), usage, detail
 end
 
 -- ---------------------------------------------------------------- endpoints

@@ -122,7 +122,8 @@ local function get_db(readonly)
   store = store or require "evalua.store"
   local h, err = store.open(path)
   if not h then error(err, 0) end
-  db, db_path = h, path
+  -- every string written to the store passes the one redaction step
+  db, db_path = require("evalua.redact").store(h), path
   return db
 end
 
@@ -803,6 +804,7 @@ function Run:log_artifact(p, bytes, mime)
   elseif type(bytes) ~= "string" then
     error("log_artifact: bytes must be a string, got " .. type(bytes), 2)
   end
+  bytes = require("evalua.redact").text(bytes)
   store = store or require "evalua.store"
   get_db():run("INSERT OR REPLACE INTO artifacts(run_id, name, mime, size, data, path, created)"
     .. " VALUES (?, ?, ?, ?, ?, ?, ?)", self.id, name, mime or guess_mime(name), #bytes,
