@@ -201,7 +201,7 @@ local function do_push(ref, opts)
     local path = "/api/2.0/mlflow-artifacts/artifacts/" .. root
     local files = {}
     if table_info then
-      files[#files + 1] = { "eval_results_table.json", require("evalua.cli.runs").export_text(table_info, "mlflow-json") }
+      files[#files + 1] = { "eval_results_table.json", require("evalua.export").text(table_info, "mlflow-json") }
     end
     for _, a in ipairs(r.artifacts) do
       files[#files + 1] = { a.name, (tracking.artifact(info.id, a.name)), a.mime }

@@ -956,24 +956,9 @@ local function column(run, name)
 end
 
 -- ------------------------------------------------ comparison maths ---
--- Every statistic of a comparison is computed in this block, through
--- evalua.stats (pairing, bootstrap), so that the report and `evalua runs
--- compare` agree and one engine can take this over.
-
-
--- Mean and 95% normal interval of the scores (for the chart's error bars).
-local function mean_interval(vals)
-  local n = #vals
-  if n == 0 then return nil end
-  local s = 0
-  for _, v in ipairs(vals) do s = s + v end
-  local mean = s / n
-  if n < 2 then return mean, nil end
-  local ss = 0
-  for _, v in ipairs(vals) do ss = ss + (v - mean) ^ 2 end
-  local half = 1.96 * math.sqrt(ss / (n - 1) / n)
-  return mean, { mean - half, mean + half }
-end
+-- Every statistic of a comparison comes from evalua.stats (pairing,
+-- bootstrap, verdict inputs, flips), the engine of `evalua runs compare`,
+-- so that the report and the CLI agree.
 
 -- Pairs the rows of the two runs as `evalua runs compare` does
 -- (evalua.stats.pair_rows: row i with row i when the data hash matches, else
@@ -986,49 +971,29 @@ local function pairing(a, b)
   return require("evalua.stats").pair_rows(a.table, b.table, same)
 end
 
--- The rows of the comparison: for every metric of either run, the two
--- values, the difference (b - a), and for means with per-row scores in both
--- runs a paired bootstrap 95% interval (evalua.stats, the same resamples and
--- seed as `evalua runs compare`) over the paired rows both runs scored.
+-- The rows of the comparison, from evalua.stats.compare_runs (the engine of
+-- `evalua runs compare`, same resamples and seed): for every metric of
+-- either run, the two values, the difference (b - a), and for means with
+-- per-row scores in both runs the paired bootstrap 95% interval over the
+-- paired rows both runs scored (shown from two rows on) and its verdict.
 function M.comparison(a, b, opts)
   opts = opts or {}
-  local stats = require "evalua.stats"
-  local pairs_ = pairing(a, b)
-  local keys, seen = {}, {}
-  for _, r in ipairs { a, b } do
-    for k in pairs(r.metrics or {}) do
-      if not seen[k] then seen[k] = true; keys[#keys + 1] = k end
-    end
-  end
-  table.sort(keys)
+  local cmp = require("evalua.stats").compare_runs({ a, b }, { a.table, b.table },
+    { resamples = opts.resamples, seed = opts.seed, row_means = false })
   local out = {}
-  for _, k in ipairs(keys) do
-    local va, vb = a.metrics[k], b.metrics[k]
-    local row = { metric = k, a = va, b = vb }
-    if type(va) == "number" and type(vb) == "number" then row.diff = vb - va end
-    local gib = b.greater_is_better and b.greater_is_better[k]
-    if gib == nil and a.greater_is_better then gib = a.greater_is_better[k] end
-    row.greater_is_better = gib
-    local base = k:match("^(.*)/mean$")
-    local ca, cb = base and column(a, base .. "/score"), base and column(b, base .. "/score")
-    if ca and cb then
-      local diffs = {}
-      for _, p in ipairs(pairs_) do
-        local x, y = ca[p[1]], cb[p[2]]
-        if type(x) == "number" and type(y) == "number" and x == x and y == y then
-          diffs[#diffs + 1] = y - x
-        end
-      end
-      row.paired = #diffs
-      if #diffs >= 2 then
-        local ci = stats.paired_bootstrap(diffs, { resamples = opts.resamples, seed = opts.seed })
-        row.paired_mean, row.lo, row.hi = ci.mean, ci.lo, ci.hi
-        if row.lo > 0 or row.hi < 0 then
-          if gib == nil then row.verdict = "changed"
-          else row.verdict = ((row.hi < 0) ~= gib) and "better" or "worse" end
-        else
-          row.verdict = "no significant change"
-        end
+  for _, m in ipairs(cmp.metrics) do
+    local gib = m.greater_is_better
+    local row = { metric = m.key, a = m.values[1], b = m.values[2], diff = m.diffs[2],
+      greater_is_better = gib }
+    local ci = m.ci[2]
+    if m.column then row.paired = ci and ci.n or 0 end
+    if ci and ci.n >= 2 then
+      row.paired_mean, row.lo, row.hi = ci.mean, ci.lo, ci.hi
+      if row.lo > 0 or row.hi < 0 then
+        if gib == nil then row.verdict = "changed"
+        else row.verdict = ((row.hi < 0) ~= gib) and "better" or "worse" end
+      else
+        row.verdict = "no significant change"
       end
     end
     out[#out + 1] = row
@@ -1036,37 +1001,12 @@ function M.comparison(a, b, opts)
   return out
 end
 
--- Paired rows whose score changed between the runs, for judge metrics
--- (score columns with a justification column) and other integer scores:
+-- Paired rows whose score changed between the runs (evalua.stats.changed_rows
+-- over the rows evalua.stats.pair_rows pairs):
 -- { row = row in A, row_b =, metric =, a =, b =, ja =, jb = }.
 function M.flips(a, b)
-  local out = {}
-  if not (a.table and b.table) then return out end
-  local pairs_ = pairing(a, b)
-  for _, name in ipairs(a.table.names) do
-    local metric = name:match("^(.*)/score$")
-    local ca, cb = column(a, name), column(b, name)
-    if metric and ca and cb then
-      local judge = column(a, metric .. "/justification") ~= nil
-      local ints = true
-      for _, p in ipairs(pairs_) do
-        for _, v in ipairs { ca[p[1]], cb[p[2]] } do
-          if type(v) == "number" and v ~= math.floor(v) then ints = false end
-        end
-      end
-      if judge or ints then
-        local jsa, jb = column(a, metric .. "/justification") or {}, column(b, metric .. "/justification") or {}
-        for _, p in ipairs(pairs_) do
-          local x, y = ca[p[1]], cb[p[2]]
-          if x ~= y and not (x ~= x and y ~= y) then
-            out[#out + 1] = { row = p[1], row_b = p[2], metric = metric, a = x, b = y,
-              ja = jsa[p[1]], jb = jb[p[2]] }
-          end
-        end
-      end
-    end
-  end
-  return out
+  if not (a.table and b.table) then return {} end
+  return require("evalua.stats").changed_rows(a.table, b.table, (pairing(a, b)))
 end
 
 
@@ -1303,8 +1243,8 @@ function M.compare(a, b, opts)
         ms[#ms + 1] = r.metric
         va[#ms], vb[#ms] = r.a, r.b
         local sa, sb = column(a, base .. "/score"), column(b, base .. "/score")
-        if sa then _, ia[#ms] = mean_interval(numbers(sa, a.table.n_rows)) end
-        if sb then _, ib[#ms] = mean_interval(numbers(sb, b.table.n_rows)) end
+        if sa then _, ia[#ms] = require("evalua.stats").mean_interval(numbers(sa, a.table.n_rows)) end
+        if sb then _, ib[#ms] = require("evalua.stats").mean_interval(numbers(sb, b.table.n_rows)) end
       end
     end
     if #ms > 0 then

@@ -52,6 +52,21 @@ function M.mean(col)
   return s / k
 end
 
+-- The mean of a list of numbers and its 95% normal interval { lo, hi }
+-- (nil with one value; nothing for an empty list): error bars of charts.
+function M.mean_interval(vals)
+  local n = #vals
+  if n == 0 then return nil end
+  local s = 0
+  for _, v in ipairs(vals) do s = s + v end
+  local mean = s / n
+  if n < 2 then return mean, nil end
+  local ss = 0
+  for _, v in ipairs(vals) do ss = ss + (v - mean) ^ 2 end
+  local half = 1.96 * math.sqrt(ss / (n - 1) / n)
+  return mean, { mean - half, mean + half }
+end
+
 -- Row keys of a loaded table for pairing: the first column's values when
 -- they are distinct non-nil strings, else nil.
 local function first_column_keys(t)
@@ -182,6 +197,17 @@ function M.compare(refs, opts)
     runs[j] = r
     tables[j] = tracking.load_table_columns(r.info.id, opts.table) -- nil when absent
   end
+  return M.compare_runs(runs, tables, opts)
+end
+
+-- The comparison of runs already loaded: runs[j] as tracking.get_run
+-- gives them ({ info, metrics, greater_is_better }), tables[j] as
+-- tracking.load_table_columns (or nil). opts as compare, and row_means =
+-- false to leave out the "(row mean)" rows of columns no aggregate covers.
+-- The one comparison engine: `evalua runs compare`, the gates and the
+-- report all read its result.
+function M.compare_runs(runs, tables, opts)
+  opts = opts or {}
   local B = opts.resamples or M.default_resamples
   local seed = opts.seed or M.default_seed
   local level = opts.level or M.default_level
@@ -201,17 +227,18 @@ function M.compare(refs, opts)
 
   local function gib_of(key)
     for _, r in ipairs(runs) do
-      if r.greater_is_better[key] ~= nil then return r.greater_is_better[key] end
+      local gib = r.greater_is_better and r.greater_is_better[key]
+      if gib ~= nil then return gib end
     end
     return nil
   end
 
   local metric_maps = {}
-  for j, r in ipairs(runs) do metric_maps[j] = r.metrics end
+  for j, r in ipairs(runs) do metric_maps[j] = r.metrics or {} end
   local covered = {}
   for _, key in ipairs(sorted_keys(table.unpack(metric_maps))) do
     local m = { key = key, values = {}, diffs = {}, ci = {}, greater_is_better = gib_of(key) }
-    for j, r in ipairs(runs) do m.values[j] = r.metrics[key] end
+    for j, r in ipairs(runs) do m.values[j] = (r.metrics or {})[key] end
     for j = 2, #runs do
       local a, b = m.values[1], m.values[j]
       if is_num(a) and is_num(b) then m.diffs[j] = b - a end
@@ -227,7 +254,7 @@ function M.compare(refs, opts)
   end
 
   -- per-row numeric columns no aggregate covers (token_count, latency, ...)
-  if tables[1] then
+  if tables[1] and opts.row_means ~= false then
     for _, name in ipairs(tables[1].names) do
       local bare = name == "token_count" or name == "latency"
       if not covered[name] and (bare or name:match("/score$")) then
@@ -262,6 +289,39 @@ function M.compare(refs, opts)
       end
     end
     out.flips[j] = list
+  end
+  return out
+end
+
+-- Paired rows whose score changed between loaded tables ta and tb (any
+-- change, to or from nil included), for judge metrics (score columns with
+-- a justification column) and integer scores, in ta's column order:
+-- { row = row in A, row_b =, metric =, a =, b =, ja =, jb = }.
+function M.changed_rows(ta, tb, pairs_)
+  local out = {}
+  for _, name in ipairs(ta.names) do
+    local metric = name:match("^(.*)/score$")
+    local ca, cb = ta.columns[name], tb.columns[name]
+    if metric and ca and cb then
+      local judge = ta.columns[metric .. "/justification"] ~= nil
+      local ints = true
+      for _, p in ipairs(pairs_) do
+        for _, v in ipairs { ca[p[1]], cb[p[2]] } do
+          if type(v) == "number" and v ~= math.floor(v) then ints = false end
+        end
+      end
+      if judge or ints then
+        local jsa = ta.columns[metric .. "/justification"] or {}
+        local jsb = tb.columns[metric .. "/justification"] or {}
+        for _, p in ipairs(pairs_) do
+          local x, y = ca[p[1]], cb[p[2]]
+          if x ~= y and not (x ~= x and y ~= y) then
+            out[#out + 1] = { row = p[1], row_b = p[2], metric = metric, a = x, b = y,
+              ja = jsa[p[1]], jb = jsb[p[2]] }
+          end
+        end
+      end
+    end
   end
   return out
 end

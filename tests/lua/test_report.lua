@@ -311,6 +311,10 @@ h.case("comparison statistics, hand-computed", function()
   h.eq(m.verdict, "better", "higher is better")
   h.eq(x.diff, 2, "plain metric diff")
   h.eq(x.lo, nil, "no interval without scores")
+  -- the report reads evalua.stats' comparison, the engine of `runs compare`
+  local cmp = require("evalua.stats").compare_runs({ a, b }, { a.table, b.table })
+  h.eq(cmp.metrics[1].ci[2].lo, m.lo, "the same interval as stats")
+  h.eq(cmp.metrics[1].ci[2].n, m.paired, "the same pairing as stats")
   -- lower is better: the same change is worse
   rows = report.comparison(run("a", { ["m/v1/mean"] = 2.5 }, { ["m/v1/mean"] = false }, { 1, 2, 3, 4 }),
     run("b", { ["m/v1/mean"] = 3.5 }, {}, { 2, 3, 4, 5 }))

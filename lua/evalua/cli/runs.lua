@@ -289,73 +289,8 @@ end
 
 -- ---------------------------------------------------------------- export
 
-local function csv_field(v, t)
-  if v == nil then return "" end
-  local s
-  if type(v) == "table" then s = t.json_encode(v)
-  elseif type(v) == "number" then
-    s = t.json_encode(v)
-    if s == "NaN" then s = "nan" elseif s == "Infinity" then s = "inf" elseif s == "-Infinity" then s = "-inf" end
-  elseif type(v) == "boolean" then s = v and "True" or "False"
-  else s = tostring(v) end
-  if s:find('[,"\r\n]') or s:match("^%s") or s:match("%s$") then s = '"' .. s:gsub('"', '""') .. '"' end
-  return s
-end
-
--- The export text of a loaded table (tracking.load_table_columns) in format
--- csv, jsonl or mlflow-json.
-function M.export_text(tc, format)
-  local t = tracking()
-  local names, cols, n = tc.names, tc.columns, tc.n_rows
-  local out = {}
-  if format == "csv" then
-    local head = {}
-    for j, name in ipairs(names) do head[j] = csv_field(name, t) end
-    out[1] = table.concat(head, ",")
-    for r = 1, n do
-      local line = {}
-      for j, name in ipairs(names) do line[j] = csv_field(cols[name][r], t) end
-      out[#out + 1] = table.concat(line, ",")
-    end
-    return table.concat(out, "\r\n") .. "\r\n"
-  elseif format == "jsonl" then
-    for r = 1, n do
-      local parts = {}
-      for j, name in ipairs(names) do
-        parts[j] = t.json_encode(name) .. ":" .. t.json_encode(cols[name][r])
-      end
-      out[#out + 1] = "{" .. table.concat(parts, ",") .. "}"
-    end
-    return #out > 0 and (table.concat(out, "\n") .. "\n") or ""
-  elseif format == "mlflow-json" then
-    local opts = { ascii = true, decimals = 10 }
-    -- pandas makes a numeric column with a missing value or a float in it
-    -- float64, and writes its integers as 5.0: do the same
-    local floaty = {}
-    for j, name in ipairs(names) do
-      local c, numeric, holes, floats = cols[name], true, false, false
-      for r = 1, n do
-        local v = c[r]
-        if v == nil then holes = true
-        elseif type(v) ~= "number" then numeric = false break
-        elseif math.type(v) == "float" then floats = true end
-      end
-      floaty[j] = numeric and (holes or floats)
-    end
-    local data = {}
-    for r = 1, n do
-      local row = {}
-      for j, name in ipairs(names) do
-        local v = cols[name][r]
-        if floaty[j] and math.type(v) == "integer" then v = v + 0.0 end
-        row[j] = t.json_encode(v, opts)
-      end
-      data[r] = "[" .. table.concat(row, ",") .. "]"
-    end
-    return '{"columns":' .. t.json_encode(names, opts) .. ',"data":[' .. table.concat(data, ",") .. "]}"
-  end
-  util.usage("runs export: --format must be csv, jsonl or mlflow-json, got '" .. tostring(format) .. "'")
-end
+-- The export text of a loaded table (evalua.export, shared with mlflow push).
+M.export_text = require("evalua.export").text
 
 function M.export(ref, opts)
   if not opts.format then util.usage("runs export: --format csv|jsonl|mlflow-json is required") end
