@@ -1027,37 +1027,7 @@ function M.row_pairs(a, b)
     if column(b, m.name) then shared[#shared + 1] = m end
   end
   out.metrics = shared
-  -- integer columns (judge scores, token counts) flip; float ones only differ
-  local ints = {}
-  for _, m in ipairs(shared) do
-    local ca, cb, int = column(a, m.name), column(b, m.name), true
-    for _, p in ipairs(pairs_) do
-      for _, v in ipairs { ca[p[1]], cb[p[2]] } do
-        if type(v) == "number" and v ~= math.floor(v) then int = false end
-      end
-    end
-    ints[m.name] = int and m.just ~= nil or (int and m.name ~= "token_count" and m.name ~= "latency")
-  end
-  for k, p in ipairs(pairs_) do
-    local e = { ra = p[1], rb = p[2], changes = {}, flip = false, size = 0, order = k }
-    for _, m in ipairs(shared) do
-      local x, y = column(a, m.name)[p[1]], column(b, m.name)[p[2]]
-      local c = { m = m, a = x, b = y }
-      if type(x) == "number" and type(y) == "number" and x == x and y == y then c.diff = y - x end
-      c.flip = ints[m.name] and x ~= y and not (x ~= x and y ~= y) or false
-      if c.flip then
-        e.flip = true
-        e.size = math.max(e.size, c.diff and math.abs(c.diff) or math.huge)
-      end
-      e.changes[#e.changes + 1] = c
-    end
-    out.list[#out.list + 1] = e
-  end
-  table.sort(out.list, function(x, y)
-    if x.flip ~= y.flip then return x.flip end
-    if x.size ~= y.size then return x.size > y.size end
-    return x.order < y.order
-  end)
+  out.list = require("evalua.stats").row_changes(a.table, b.table, pairs_, shared)
   return out
 end
 

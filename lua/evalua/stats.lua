@@ -326,6 +326,49 @@ function M.changed_rows(ta, tb, pairs_)
   return out
 end
 
+-- Every per-row difference of the given metric columns over paired rows
+-- of loaded tables ta and tb (metrics: a list of { name =, just = } where
+-- just names the judge's justification column, if any). An integer column
+-- flips (a judge's score, or any integer score but token_count and
+-- latency); float ones only differ. Rows with a flip come first, largest
+-- change first, then the others in row order:
+-- { { ra =, rb =, changes = { { m =, a =, b =, diff =, flip = } }, flip =,
+--     size = largest |diff| of a flip, order = } }.
+function M.row_changes(ta, tb, pairs_, metrics)
+  local ints = {}
+  for _, m in ipairs(metrics) do
+    local ca, cb, int = ta.columns[m.name], tb.columns[m.name], true
+    for _, p in ipairs(pairs_) do
+      for _, v in ipairs { ca[p[1]], cb[p[2]] } do
+        if type(v) == "number" and v ~= math.floor(v) then int = false end
+      end
+    end
+    ints[m.name] = int and m.just ~= nil or (int and m.name ~= "token_count" and m.name ~= "latency")
+  end
+  local list = {}
+  for k, p in ipairs(pairs_) do
+    local e = { ra = p[1], rb = p[2], changes = {}, flip = false, size = 0, order = k }
+    for _, m in ipairs(metrics) do
+      local x, y = ta.columns[m.name][p[1]], tb.columns[m.name][p[2]]
+      local c = { m = m, a = x, b = y }
+      if is_num(x) and is_num(y) then c.diff = y - x end
+      c.flip = ints[m.name] and x ~= y and not (x ~= x and y ~= y) or false
+      if c.flip then
+        e.flip = true
+        e.size = math.max(e.size, c.diff and math.abs(c.diff) or math.huge)
+      end
+      e.changes[#e.changes + 1] = c
+    end
+    list[#list + 1] = e
+  end
+  table.sort(list, function(x, y)
+    if x.flip ~= y.flip then return x.flip end
+    if x.size ~= y.size then return x.size > y.size end
+    return x.order < y.order
+  end)
+  return list
+end
+
 -- The regressions of run j against the baseline (run 1) in a comparison:
 -- metrics whose paired interval excludes zero in the bad direction (by
 -- greater_is_better) with |mean difference| > min_effect. Metrics with no
