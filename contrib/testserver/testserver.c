@@ -54,6 +54,16 @@ struct rule {
 static struct rule *rules;
 static size_t nrules;
 
+/* ---- modes for the row pipeline's tests: a server that refuses structured
+ * output (as OpenAI does for models without json_schema support) and a judge
+ * that sometimes answers garbage the first time it is asked ---- */
+static struct {
+  int refuse_schema;     /* --refuse-json-schema 1: 400 on response_format json_schema */
+  double judge_garbage;  /* --judge-garbage R: share of judge prompts answered garbage */
+  long garbage_receipts; /* --garbage-receipts N: ... for their first N receipts */
+  long seen;             /* receipts of the request being answered (set by handle) */
+} modes = { 0, 0.0, 1, 0 };
+
 /* ---- counters ---- */
 struct keyent {
   uint64_t hash;
@@ -523,6 +533,25 @@ static void content_text(const tsj_node *content, tsbuf *out)
 
 enum api { API_OPENAI, API_ANTHROPIC };
 
+/* Whether to refuse this request's structured output (--refuse-json-schema). */
+static int schema_refused(const tsj_node *req)
+{
+  if (!modes.refuse_schema) return 0;
+  const char *t = tsj_str(tsj_get(tsj_get(req, "response_format"), "type"));
+  return t && !strcmp(t, "json_schema");
+}
+
+/* A garbage judge answer for a share of prompts (by hash), only for the
+ * first --garbage-receipts receipts of the same request: asked again, the
+ * judge answers properly. */
+static int garbage_answer(uint64_t prompt_hash, tsbuf *text)
+{
+  if (modes.judge_garbage <= 0 || modes.seen > modes.garbage_receipts) return 0;
+  if (unit(splitmix(prompt_hash ^ 0x9e3779b97f4a7c15ull)) >= modes.judge_garbage) return 0;
+  tsbuf_adds(text, "I would rather not grade this one.");
+  return 1;
+}
+
 /* Builds the 200 reply body for a chat request. */
 static void build_reply(const tsj_node *req, enum api api, const char *deployment, tsbuf *body)
 {
@@ -570,6 +599,8 @@ static void build_reply(const tsj_node *req, enum api api, const char *deploymen
     /* a pairwise verdict */
   } else if (judge && api == API_OPENAI && ts_judge_wants_choices(req)) {
     choices = 1;
+  } else if (judge && garbage_answer(h, &text)) {
+    /* text is the garbage */
   } else if (judge) {
     uint64_t hj = hj0;
     int score = (int)(1 + hj % 5);
@@ -779,7 +810,12 @@ static void handle(struct conn *c, struct request *r)
         char msg[200];
         snprintf(msg, sizeof msg, "request body is not a JSON object (%s)", doc ? "not an object" : err);
         error_body(&body, api, "invalid_request_error", msg);
+      } else if (schema_refused(tsj_root(doc))) {
+        status = 400;
+        error_body(&body, api, "invalid_request_error",
+                   "Invalid parameter: 'response_format' of type 'json_schema' is not supported with this model.");
       } else {
+        modes.seen = seen;
         build_reply(tsj_root(doc), api, deployment, &body);
       }
       tsj_free(doc);
@@ -970,6 +1006,7 @@ static const char usage[] =
   "         [--replies FILE.jsonl] [--require-key KEY] [--max-seconds N] [--log FILE]\n"
   "         [--pairwise longer|first|hash]\n"
   "         [--batch-ms N] [--batch-fail-rate R]\n"
+  "         [--refuse-json-schema 0|1] [--judge-garbage R] [--garbage-receipts N]\n"
   "A loopback OpenAI/Anthropic-compatible server for tests (binds 127.0.0.1).\n"
   "Endpoints: POST /v1/chat/completions, /chat/completions,\n"
   "  /openai/deployments/NAME/chat/completions, /v1/messages; GET /stats[?keys=1];\n"
@@ -1010,6 +1047,9 @@ static void parse_args(int argc, char **argv)
     else if (!strcmp(a, "--max-seconds")) opt.max_seconds = strtod(v, &e);
     else if (!strcmp(a, "--batch-ms")) tsbatch_ms = strtol(v, &e, 10);
     else if (!strcmp(a, "--batch-fail-rate")) tsbatch_fail_rate = strtod(v, &e);
+    else if (!strcmp(a, "--refuse-json-schema")) modes.refuse_schema = (int)strtol(v, &e, 10);
+    else if (!strcmp(a, "--judge-garbage")) modes.judge_garbage = strtod(v, &e);
+    else if (!strcmp(a, "--garbage-receipts")) modes.garbage_receipts = strtol(v, &e, 10);
     else if (!strcmp(a, "--faults")) {
       char *copy = strdup(v), *save = NULL;
       opt.nfaults = 0;

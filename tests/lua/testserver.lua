@@ -40,6 +40,8 @@ local flags = {
   fault_rate = "--fault-rate", retry_after = "--retry-after",
   retry_after_ms = "--retry-after-ms", stall_ms = "--stall-ms",
   require_key = "--require-key", max_seconds = "--max-seconds", pairwise = "--pairwise",
+  refuse_json_schema = "--refuse-json-schema", judge_garbage = "--judge-garbage",
+  garbage_receipts = "--garbage-receipts",
 }
 
 -- Starts a server; opts: the flags above, faults (list or "a,b"), replies
