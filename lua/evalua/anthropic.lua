@@ -10,7 +10,7 @@ M.adapter = adapter
 
 local CALL_FIELDS = { model = true, messages = true, base_url = true, api_key = true,
   extra_headers = true, timeout_ms = true, url = true, proxy_url = true, params = true,
-  parameters = true, json_schema = true }
+  parameters = true, json_schema = true, accept = true }
 
 local function env(name)
   local v = os.getenv(name)
@@ -51,7 +51,7 @@ function M.chat(t)
   local args, key_env = M.resolve_args(t, t.api or "anthropic.chat")
   args.params.api = nil
   return models.send{ api = args.api, provider = "anthropic", model = args.model, adapter = adapter,
-    args = args, key_env = key_env }
+    args = args, key_env = key_env, accept = args.accept }
 end
 
 -- model{ model=, messages=, parameters= } -> model object for evaluate.

@@ -52,10 +52,35 @@ local function last_message_text(args)
   return text
 end
 
+-- The variable holding each provider's key, for the message of a 401/403.
+local KEY_VARS = { openai = "OPENAI_API_KEY", azure = "AZURE_OPENAI_API_KEY (or OPENAI_API_KEY)",
+  anthropic = "ANTHROPIC_API_KEY" }
+
+-- Models whose server refused structured output this run ("provider\0model"
+-- -> true): their later requests go without it (see M.send).
+local no_structured = {}
+
+-- Whether a 400 answer is the server refusing response_format/json_schema
+-- or tools (OpenAI: "'response_format' of type 'json_schema' is not
+-- supported with this model"; vLLM and others answer 400 or 422 likewise).
+local function refuses_structured(resp)
+  local status = tonumber(resp.status)
+  if status ~= 400 and status ~= 422 then return false end
+  local msg = common.server_message(resp.body):lower()
+  return msg:find("response_format", 1, true) ~= nil or msg:find("json_schema", 1, true) ~= nil
+    or msg:find("structured output", 1, true) ~= nil or msg:find("tools", 1, true) ~= nil
+end
+
 -- Sends one request. call: api (name in errors, "openai.chat"), provider,
 -- model (for accounting), adapter (a providers module), args (for
 -- adapter.build_request), key_env (the variable to name when a required key
--- is missing, or nil when the call needs none / has one).
+-- is missing, or nil when the call needs none / has one), key_var (the
+-- variable to name on a 401/403; default by provider), accept (optional
+-- function(text) -> true | nil, why: whether the answer is usable; only an
+-- accepted answer is written to the cache or served from it, so a failed
+-- answer is asked again next time instead of replayed).
+-- A 400 refusing structured output (args.json_schema) is retried once
+-- without it, and the model is remembered so later calls skip it.
 -- Returns text, usage, detail | nil, err.
 function M.send(call)
   local api, adapter, args = call.api, call.adapter, call.args
@@ -64,6 +89,12 @@ function M.send(call)
   redact.add(args.api_key)
   local accounting = require "evalua.accounting"
   accounting.register_finish()
+  local fallback_key = tostring(call.provider) .. "\0" .. tostring(call.model)
+  if args.json_schema ~= nil and no_structured[fallback_key] then
+    args = common.copy(args)
+    args.json_schema = nil
+  end
+  local accept = call.accept
   -- base_url = { url, url, ... }: an endpoint pool (evalua.pool); the cache
   -- key and the messages name its first member in sorted order
   local pool
@@ -83,7 +114,8 @@ function M.send(call)
     local body = cache.get(key)
     if body ~= nil then
       local text, usage, detail = adapter.parse_response({ status = 200, headers = {}, body = body }, req)
-      if text ~= nil then
+      -- an answer the caller cannot use (written by an older evalua) is asked again
+      if text ~= nil and (accept == nil or accept(text)) then
         if detail then detail.cached = true end
         -- a dry run replays the cache too: a cached answer costs nothing
         if config.dry_run then accounting.record_dry(call.provider, call.model, 0, true) end
@@ -151,7 +183,21 @@ function M.send(call)
   if text == nil then
     local msg = redact.text(api .. ": " .. scrub_secret(tostring(usage), args.api_key))
     accounting.record{ provider = call.provider, model = call.model, failed = true }
-    if tonumber(resp.status) == 401 then abort_run(msg) end
+    local status = tonumber(resp.status)
+    if args.json_schema ~= nil and refuses_structured(resp) then
+      -- the server cannot do structured output: plain text from now on
+      no_structured[fallback_key] = true
+      local again = common.copy(call)
+      again.args = common.copy(args)
+      again.args.json_schema = nil
+      return M.send(again)
+    end
+    if status == 401 or status == 403 then
+      -- an authentication error is not a bad row: it stops the run
+      local var = call.key_var or KEY_VARS[call.provider]
+      if var then msg = msg .. " (check " .. var .. ")" end
+      abort_run(msg)
+    end
     return nil, msg
   end
   accounting.record{ provider = call.provider, model = call.model, usage = usage, batch = batched }
@@ -159,7 +205,9 @@ function M.send(call)
   -- a server that echoes the key back does not get it written to the cache
   local echoed = type(args.api_key) == "string" and #args.api_key >= 8 and
     resp.body:find(args.api_key, 1, true)
-  if key and not echoed then cache.put(key, call.provider, call.model, redact.text(resp.body), usage) end
+  if key and not echoed and (accept == nil or accept(text)) then
+    cache.put(key, call.provider, call.model, redact.text(resp.body), usage)
+  end
   return redact.text(text), usage, detail
 end
 
@@ -402,31 +450,33 @@ local function fill_messages(compiled, values)
   return out
 end
 
+-- One row's prediction: function(i) -> text | nil, err, from the row's
+-- messages and the chat call. A dry run predicts "(dry run)".
+local function row_predictor(messages_for, chat_fn)
+  return function(i)
+    local messages, merr = messages_for(i)
+    if not messages then return nil, merr end
+    local text, err = chat_fn(messages)
+    if text == nil then
+      if err == "dry run" then return "(dry run)" end
+      return nil, tostring(err)
+    end
+    return text
+  end
+end
+
 -- Runs one chat call per row concurrently; returns predictions (column list)
--- and errors ({ [row] = message }). messages_for(i) -> messages | nil, err.
-local function predict_rows(n, messages_for, chat_fn)
+-- and errors ({ [row] = message }).
+local function predict_rows(n, predict_row)
   local sched = require "evalua.sched"
   local preds, errors = { n = n }, {}
-  local sink = M.on_row -- set by evaluate: stores each row as it finishes
   local times = M.row_seconds -- set by the latency metric: each row's call time
   local clock = require("evalua.core").clock
   local results, raised = sched.map(n, function(i)
-    local r
-    local messages, merr = messages_for(i)
-    if not messages then
-      r = { err = merr }
-    else
-      local t0 = times and clock()
-      local text, err = chat_fn(messages)
-      if times then times[i] = clock() - t0 end
-      if text == nil then
-        if err == "dry run" then r = { text = "(dry run)" } else r = { err = tostring(err) } end
-      else
-        r = { text = text }
-      end
-    end
-    if sink then sink(i, r.text, r.err) end
-    return r
+    local t0 = times and clock()
+    local text, err = predict_row(i)
+    if times then times[i] = clock() - t0 end
+    return { text = text, err = err }
   end)
   for i = 1, n do
     local r = results[i]
@@ -500,14 +550,18 @@ function M.template_model(spec)
       base[k] = v
     end
   end
-  function obj.predict(_, inputs)
+  -- rows one at a time, for evaluate's pipeline: n, function(i) -> text | nil, err
+  function obj.row_predictor(_, inputs)
     local n, messages_for = row_messages(api, compiled, names, inputs)
-    return predict_rows(n, messages_for, function(messages)
+    return n, row_predictor(messages_for, function(messages)
       local args = common.copy(base)
       for k, v in pairs(spec.parameters or {}) do args[k] = v end
       args.messages = messages
       return spec.chat(args)
     end)
+  end
+  function obj.predict(self, inputs)
+    return predict_rows(self:row_predictor(inputs))
   end
   return obj
 end
@@ -545,7 +599,7 @@ local function uri_chat(uri, scheme, name)
       opts = opts or {}
       args.model, args.messages = name, messages
       args.extra_headers, args.timeout_ms, args.json_schema = opts.extra_headers, opts.timeout_ms, opts.json_schema
-      args.url = opts.proxy_url
+      args.url, args.accept = opts.proxy_url, opts.accept
       return require("evalua.openai").chat(args)
     end
   elseif scheme == "anthropic" then
@@ -554,7 +608,7 @@ local function uri_chat(uri, scheme, name)
       opts = opts or {}
       args.model, args.messages = name, messages
       args.extra_headers, args.timeout_ms = opts.extra_headers, opts.timeout_ms
-      args.url = opts.proxy_url
+      args.url, args.accept = opts.proxy_url, opts.accept
       return require("evalua.anthropic").chat(args)
     end
   end
@@ -586,7 +640,8 @@ local function uri_chat(uri, scheme, name)
       args.json_schema = nil
     end
     return M.send{ api = args.api, provider = "endpoints", model = args.model,
-      adapter = require "evalua.providers.openai", args = args, key_env = key_env }
+      adapter = require "evalua.providers.openai", args = args, key_env = key_env,
+      key_var = ep.api_key_env, accept = opts.accept }
   end
 end
 
@@ -614,19 +669,22 @@ function M.resolve(spec)
   local obj = { uri = spec, provider = scheme, model = name }
   function obj.chat(_, messages, params, opts) return chat(messages, params, opts) end
   -- as an evaluate model: the single input column becomes the user message
-  function obj.predict(_, inputs, params)
+  function obj.row_predictor(_, inputs, params)
     local cols, n, column = M.input_columns(inputs)
     if #cols ~= 1 then
       error(string.format("%s: needs exactly one input column, got %d (%s)", spec, #cols,
         table.concat(cols, ", ")), 2)
     end
     local list = column(cols[1])
-    return predict_rows(n, function(i)
+    return n, row_predictor(function(i)
       local v = list[i]
       if v == nil then return nil, string.format("column '%s' is empty in row %d", cols[1], i) end
       if type(v) == "table" and type(v.messages) == "table" then return v.messages end
       return { { role = "user", content = render_value(v) } }
     end, function(messages) return chat(messages, params) end)
+  end
+  function obj.predict(self, inputs, params)
+    return predict_rows(self:row_predictor(inputs, params))
   end
   resolved[spec] = obj
   return obj
@@ -634,7 +692,8 @@ end
 
 -- One judge or model call by URI: text, usage | nil, err. opts:
 -- extra_headers, proxy_url (the full URL to post to), timeout_ms,
--- json_schema (structured output where the provider supports it).
+-- json_schema (structured output where the provider supports it; dropped
+-- for the rest of the run when the server refuses it), accept (see M.send).
 function M.chat(uri, messages, params, opts)
   local obj = M.resolve(uri)
   if type(obj.chat) ~= "function" then
@@ -643,9 +702,9 @@ function M.chat(uri, messages, params, opts)
   return obj:chat(messages, params, opts)
 end
 
--- Forgets resolved URIs and endpoints (tests).
+-- Forgets resolved URIs, endpoints and structured-output refusals (tests).
 function M._reset()
-  resolved, endpoints, endpoints_loaded = {}, {}, false
+  resolved, endpoints, endpoints_loaded, no_structured = {}, {}, false, {}
 end
 
 return M

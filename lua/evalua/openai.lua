@@ -13,7 +13,7 @@ M.adapter = adapter
 -- parameter (temperature, max_tokens, top_p, seed, response_format, ...).
 local CALL_FIELDS = { model = true, messages = true, base_url = true, api_key = true,
   extra_headers = true, timeout_ms = true, organization = true, api_type = true,
-  deployment = true, api_version = true, url = true, proxy_url = true, json_schema = true,
+  deployment = true, api_version = true, url = true, proxy_url = true, json_schema = true, accept = true,
   azure_ad = true,
   params = true, parameters = true }
 
@@ -81,7 +81,7 @@ function M.chat(t)
   args.params.api = nil
   return models.send{ api = args.api, provider = args.api_type == "azure" and "azure" or "openai",
     model = args.api_type == "azure" and (args.model or args.deployment) or args.model,
-    adapter = adapter, args = args, key_env = key_env }
+    adapter = adapter, args = args, key_env = key_env, accept = args.accept }
 end
 
 -- model{ model=, messages={ ..., { role = "user", content = "{user_input}" } },

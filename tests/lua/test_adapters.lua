@@ -456,7 +456,7 @@ h.case("errors: transport failures, 401 aborts the run, keys never shown", funct
   text, err = chat{ model = "m", base_url = "http://127.0.0.1:1/status401", api_key = "sk-test-SECRET",
     messages = { { role = "user", content = "a" } } }
   h.eq(text, nil)
-  h.eq(err, "openai.chat: HTTP 401 from http://127.0.0.1:1/status401/chat/completions: bad key Bearer ***")
+  h.eq(err, "openai.chat: HTTP 401 from http://127.0.0.1:1/status401/chat/completions: bad key Bearer *** (check OPENAI_API_KEY)")
   h.eq(aborted, err)
   -- the real service without a key raises naming the variable, stops the
   -- run, and sends nothing

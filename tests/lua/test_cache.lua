@@ -278,7 +278,7 @@ h.case("a wrong key stops the run early with one clear message", function()
   local n = ts:stats().requests
   h.eq(n <= 8, true, "requests after a 401: " .. n)
   -- every row, and the later anthropic call, carry the one message
-  local msg = "openai.chat: HTTP 401 from " .. ts.url .. "/v1/chat/completions: Incorrect API key provided"
+  local msg = "openai.chat: HTTP 401 from " .. ts.url .. "/v1/chat/completions: Incorrect API key provided (check OPENAI_API_KEY)"
   local rows = 0
   for line in out:gmatch("[^\n]+") do
     if line:match("^%d+\t") then

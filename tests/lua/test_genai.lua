@@ -145,7 +145,9 @@ h.case("metric fields follow MLflow", function()
     grading_context_columns = { "context" } }
   h.same(m.params, { "predictions", "inputs", "context" })
   h.same(m.aggregations, { "mean", "variance", "p90" })
-  h.eq(m.max_workers, 10)
+  -- unset: no cap beyond --concurrency; set: caps this metric (MLflow's meaning)
+  h.eq(m.max_workers, nil)
+  h.eq(genai.make_genai_metric{ name = "y", definition = "d", grading_prompt = "g", max_workers = 3 }.max_workers, 3)
   h.same(m.genai_metric_args.parameters, { temperature = 0.0, max_tokens = 200, top_p = 1.0 })
   h.eq(m.key, "x/v1")
   local noinput = genai.make_genai_metric{ name = "y", definition = "d", grading_prompt = "g", include_input = false }

@@ -310,8 +310,10 @@ end
 -- Sends one judge prompt to one judge model (a URI or function(prompt,
 -- params) -> answer); returns the answer text and the provider's detail
 -- (logprobs, the raw body) | nil, failure note. params replace the
--- metric's parameters when given (samples' seeds, logprobs).
-local function ask(spec, model, prompt, row_index, params, json_schema)
+-- metric's parameters when given (samples' seeds, logprobs). accept(text)
+-- (optional) says whether an answer is usable: only those are cached, so
+-- a failed answer is asked again on the next run instead of replayed.
+local function ask(spec, model, prompt, row_index, params, json_schema, accept)
   if M.prompt_sink then
     M.prompt_sink(spec.name, row_index, prompt)
     return nil, "failed: not sent (prompt printed only)"
@@ -327,6 +329,7 @@ local function ask(spec, model, prompt, row_index, params, json_schema)
       extra_headers = spec.extra_headers, proxy_url = spec.proxy_url,
       json_schema = json_schema,
       purpose = "judge:" .. spec.name,
+      accept = accept,
     })
   if text == nil then
     return nil, "failed: judge request failed: " .. tostring(usage_or_err)
@@ -352,7 +355,8 @@ M._read_score = read_score
 local function judge(spec, prompt, row_index)
   local model = spec.model
   local text, err = ask(spec, model, prompt, row_index, nil,
-    wants_schema(model, spec.structured_output) and JSON_SCHEMA or nil)
+    wants_schema(model, spec.structured_output) and JSON_SCHEMA or nil,
+    function(answer) return read_score(spec, answer) ~= nil end)
   if text == nil then return nil, err end
   return read_score(spec, text)
 end
@@ -383,9 +387,10 @@ end
 
 --[[ make_genai_metric{ name, definition, grading_prompt, examples, version="v1",
 model="openai:/gpt-4", grading_context_columns, include_input=true, parameters,
-aggregations={"mean","variance","p90"}, greater_is_better=true, max_workers=10,
-metric_metadata, extra_headers, proxy_url, score_range, structured_output,
-jury, samples, scoring, top_logprobs } ]]
+aggregations={"mean","variance","p90"}, greater_is_better=true, max_workers
+(unset: no cap beyond --concurrency; set: at most that many of this metric's
+requests in flight), metric_metadata, extra_headers, proxy_url, score_range,
+structured_output, jury, samples, scoring, top_logprobs } ]]
 function M.make_genai_metric(t)
   local api = "make_genai_metric"
   if type(t) ~= "table" then error(api .. ": expected a table of fields, got " .. type(t), 2) end
@@ -466,7 +471,7 @@ function M.make_genai_metric(t)
   local m = metrics.make_metric{
     name = t.name, version = version, greater_is_better = t.greater_is_better ~= false,
     aggregations = t.aggregations, params = params, score_row = score_row,
-    max_workers = t.max_workers or 10, metric_details = details,
+    max_workers = t.max_workers, metric_details = details,
     metric_metadata = t.metric_metadata, score_range = t.score_range, kind = "genai",
     genai_metric_args = {
       name = t.name, definition = t.definition, grading_prompt = t.grading_prompt,
@@ -482,7 +487,7 @@ function M.make_genai_metric(t)
       end)(),
       grading_context_columns = columns, include_input = spec.include_input,
       parameters = spec.parameters, aggregations = t.aggregations,
-      greater_is_better = t.greater_is_better ~= false, max_workers = t.max_workers or 10,
+      greater_is_better = t.greater_is_better ~= false, max_workers = t.max_workers,
       fn_name = "make_genai_metric",
     },
   }
@@ -545,7 +550,7 @@ function M.make_genai_metric_from_prompt(t)
   end
   local m = metrics.make_metric{
     name = t.name, greater_is_better = t.greater_is_better ~= false, aggregations = t.aggregations,
-    params = params, score_row = score_row, max_workers = t.max_workers or 10,
+    params = params, score_row = score_row, max_workers = t.max_workers,
     metric_metadata = t.metric_metadata, score_range = t.score_range, kind = "genai",
     metric_details = t.judge_prompt .. wrapper,
     genai_metric_args = { name = t.name, judge_prompt = t.judge_prompt, model = model,
