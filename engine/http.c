@@ -477,6 +477,24 @@ void http_free(http_engine *e)
   free(e);
 }
 
+int http_close_idle(http_engine *e)
+{
+  if (!e || e->pending || e->running || e->d_head) return -1;
+  CURLM *fresh = curl_multi_init();
+  if (!fresh) return -1;
+  for (size_t i = 0; i < e->npool; i++) curl_easy_cleanup(e->pool[i]);
+  e->npool = 0;
+  curl_multi_cleanup(e->multi); /* closes the cached connections */
+  e->multi = fresh;
+  e->curl_due_us = 0;
+  curl_multi_setopt(e->multi, CURLMOPT_SOCKETFUNCTION, on_socket);
+  curl_multi_setopt(e->multi, CURLMOPT_SOCKETDATA, e);
+  curl_multi_setopt(e->multi, CURLMOPT_TIMERFUNCTION, on_timer);
+  curl_multi_setopt(e->multi, CURLMOPT_TIMERDATA, e);
+  apply_multi_options(e);
+  return 0;
+}
+
 static void finish(http_engine *e, http_xfer *x)
 {
   if (x->state != X_NEW) detach(e, x);

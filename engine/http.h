@@ -64,6 +64,11 @@ http_engine *http_new(const http_config *cfg, char *err, size_t errlen);
 /* Removes and frees every transfer (in flight, waiting or done) and the
  * engine. NULL is a no-op. */
 void http_free(http_engine *e);
+
+/* Closes every connection the engine keeps open for reuse (and frees the
+ * idle handles); limits and settings stay. Returns 0, or -1 (nothing done)
+ * while transfers are pending or when curl cannot make a new multi handle. */
+int http_close_idle(http_engine *e);
 /* Replaces the configuration; applies to new attempts. */
 void http_configure(http_engine *e, const http_config *cfg);
 const http_config *http_get_config(const http_engine *e);

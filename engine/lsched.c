@@ -62,6 +62,7 @@ struct lsched {
   double tokens_reported, tokens_base;
   long rows_done, rows_total;
   long waiting;             /* tasks waiting for a request (the progress "in flight") */
+  char *label;              /* the progress label set by evalua.progress, or NULL */
 };
 typedef lsched state;
 
@@ -144,6 +145,8 @@ static int state_gc(lua_State *L)
   S->e = NULL;
   free(S->abort_msg);
   S->abort_msg = NULL;
+  free(S->label);
+  S->label = NULL;
   return 0;
 }
 
@@ -163,6 +166,7 @@ static void progress_fill(state *S, sched_progress *p)
   p->tokens_estimated = reported <= 0;
   p->tokens = reported > 0 ? reported : st.tokens_est - S->base.tokens_est;
   p->elapsed_s = (double)(sched_now_us() - S->t0) / 1e6;
+  p->label = S->label;
 }
 
 static void progress_draw(state *S, int final)
@@ -603,7 +607,31 @@ void lsched_reset_tokens(lsched *S)
   S->tokens_reported = 0;
 }
 
+/* _progress_label(text | nil): what the progress line says the rows do */
+static int l_progress_label(lua_State *L)
+{
+  state *S = get_state(L);
+  const char *text = luaL_optstring(L, 1, NULL);
+  char *copy = text ? strdup(text) : NULL;
+  if (text && !copy) return luaL_error(L, "sched._progress_label: out of memory");
+  free(S->label);
+  S->label = copy;
+  return 0;
+}
+
+/* _close_idle() -> true | false: closes every idle connection of the engine
+ * (evaluate calls it when it returns, so no socket outlives a run); does
+ * nothing while tasks run or transfers are pending */
+static int l_close_idle(lua_State *L)
+{
+  state *S = get_state(L);
+  lua_pushboolean(L, S->e && !S->looping && !S->current && http_close_idle(S->e) == 0);
+  return 1;
+}
+
 static const luaL_Reg funcs[] = {
+  { "_progress_label", l_progress_label },
+  { "_close_idle", l_close_idle },
   { "_map", l_map },
   { "_sleep", l_sleep },
   { "_in_task", l_in_task },

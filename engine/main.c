@@ -1,7 +1,9 @@
 /* main.c: the evalua host program, in the shape of lua.c: a protected main
  * that parses the command line, opens the libraries and runs a script, a -e
  * chunk or a subcommand (the Lua module evalua.cli.NAME), every call into
- * Lua under pcall with a traceback. Exit: 0 ok, 1 failed run, 2 bad usage. */
+ * Lua under pcall with a traceback. Exit: 0 ok, 1 script error or failed
+ * gate, 2 bad usage or a binding error (nothing was sent), 3 too many failed
+ * rows (--max-failures). */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -38,6 +40,8 @@ static const char usage_text[] =
   "  --fail-under METRIC=VALUE  exit 1 when a metric of the run is below VALUE\n"
   "  --fail-on-regression RUN   exit 1 on a significant regression against RUN\n"
   "  --min-effect X             smallest difference that counts as a regression\n"
+  "  --max-failures RATE        exit 3 when more than RATE (0..1, default 0.05) of a\n"
+  "                             metric's rows (or the predictions) failed; 1 accepts any\n"
   "  --dev                      load the Lua library from the source tree\n"
   "  -e CODE                    run CODE (several may be given)\n"
   "  -h, --help                 this help ('evalua COMMAND --help' for a command)\n"
@@ -48,6 +52,9 @@ static const char usage_text[] =
   "  evalua report RUN_ID -o report.html\n";
 
 static const char commands_text[] =
+  "\n"
+  "exit status: 0 ok, 1 script error or failed gate, 2 bad usage or a binding\n"
+  "  error (nothing sent), 3 too many failed rows (see --max-failures)\n"
   "\n"
   "commands:\n";
 
@@ -199,6 +206,7 @@ static const char *const valued[][2] = {
   {"--concurrency", "concurrency"}, {"--cache", "cache_path"}, {"--store", "store_path"},
   {"--resume", "resume"}, {"--shard", "shard"}, {"--fail-under", "fail_under"},
   {"--fail-on-regression", "fail_on_regression"}, {"--min-effect", "min_effect"},
+  {"--max-failures", "max_failures"},
   {NULL, NULL}};
 
 static const char *valued_field(const char *flag)
@@ -252,6 +260,13 @@ static int parse_args(lua_State *L, struct cli *c)
         if (*end || end == v) return usage_error("--min-effect needs a number, got '%s'", v);
         lua_pushnumber(L, x);
         lua_setfield(L, fu - 1, field);
+      } else if (strcmp(field, "max_failures") == 0) {
+        char *end;
+        double x = strtod(v, &end);
+        if (*end || end == v || !(x >= 0 && x <= 1))
+          return usage_error("--max-failures needs a rate between 0 and 1, got '%s'", v);
+        lua_pushnumber(L, x);
+        lua_setfield(L, fu - 1, field);
       } else if (strcmp(field, "shard") == 0) {
         int si, sn;
         char extra;
@@ -297,6 +312,7 @@ static void set_defaults(lua_State *L)
   lua_pushboolean(L, 0); lua_setfield(L, -2, "quiet");
   lua_pushboolean(L, 0); lua_setfield(L, -2, "dev");
   lua_pushnumber(L, 0); lua_setfield(L, -2, "min_effect");
+  lua_pushnumber(L, 0.05); lua_setfield(L, -2, "max_failures");
 }
 
 /* arg table as lua.c makes it: arg[0] = script, negative = interpreter+flags */
@@ -395,7 +411,8 @@ static void finish(lua_State *L, int ok, int *code)
   lua_pushboolean(L, ok);
   lua_pushinteger(L, *code);
   if (docall(L, 2, 1, &c) != LUA_OK) { if (*code == 0) *code = c; lua_pop(L, 1); return; }
-  if (lua_isinteger(L, -1) && *code == 0) *code = (int)lua_tointeger(L, -1);
+  /* the hooks may raise the status (3: too many failed rows), never lower it */
+  if (lua_isinteger(L, -1) && lua_tointeger(L, -1) > *code) *code = (int)lua_tointeger(L, -1);
   lua_pop(L, 2);
 }
 

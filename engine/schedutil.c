@@ -122,6 +122,12 @@ char *sched_progress_line(char *buf, size_t cap, const sched_progress *p, int fi
   double rate = p->elapsed_s > 0 ? (double)p->requests / p->elapsed_s : 0;
   fmt_secs(el, sizeof el, p->elapsed_s);
   fmt_count(tok, sizeof tok, p->tokens);
+  if (final && p->label) {
+    snprintf(buf, cap, "evalua: %s in %s: %ld requests (%.0f/s), %ld retries, %ld failed, %s%s tokens",
+             p->label, el, p->requests, rate, p->retries, p->failures,
+             p->tokens_estimated ? "~" : "", tok);
+    return buf;
+  }
   if (final) {
     snprintf(buf, cap, "evalua: %ld rows in %s: %ld requests (%.0f/s), %ld retries, %ld failed, %s%s tokens",
              p->done, el, p->requests, rate, p->retries, p->failures,
@@ -131,6 +137,12 @@ char *sched_progress_line(char *buf, size_t cap, const sched_progress *p, int fi
   double left = p->done > 0 ? p->elapsed_s / (double)p->done * (double)(p->total - p->done) : -1;
   fmt_secs(eta, sizeof eta, left);
   int pct = p->total > 0 ? (int)(100.0 * (double)p->done / (double)p->total) : 0;
+  if (p->label) {
+    snprintf(buf, cap, "%s  %.0f req/s  %ld in flight  %ld retries  %ld failed  %s%s tokens  %s  eta %s",
+             p->label, rate, p->inflight, p->retries, p->failures, p->tokens_estimated ? "~" : "",
+             tok, el, eta);
+    return buf;
+  }
   snprintf(buf, cap, "rows %ld/%ld (%d%%)  %.0f req/s  %ld in flight  %ld retries  %s%s tokens  %s  eta %s",
            p->done, p->total, pct, rate, p->inflight, p->retries, p->tokens_estimated ? "~" : "",
            tok, el, eta);

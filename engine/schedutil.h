@@ -45,6 +45,7 @@ typedef struct sched_progress {
   double tokens;
   int tokens_estimated;     /* tokens are the callers' estimates */
   double elapsed_s;
+  const char *label;        /* what the rows are doing ("predict 5/10 · judge q 3/10"), or NULL */
 } sched_progress;
 
 /* Writes the one-line progress text (no newline) into buf; `final` makes

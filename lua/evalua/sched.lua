@@ -122,6 +122,18 @@ function M.aborted()
   return core._aborted()
 end
 
+-- Sets what the progress line says the rows do ("predict 5/10 · judge q
+-- 3/10"), or nil for the plain row count (evalua.progress).
+function M.progress_label(text)
+  core._progress_label(text)
+end
+
+-- Closes the connections kept for reuse (evaluate calls it when it
+-- returns); false while requests are pending.
+function M.close_idle()
+  return core._close_idle()
+end
+
 -- Forgets an abort, so later maps run again.
 function M.clear_abort()
   core._clear_abort()

@@ -59,11 +59,19 @@ static void test_backoff(void)
 static void test_progress_line(void)
 {
   char buf[256];
-  sched_progress p = { 50, 200, 100, 8, 3, 1, 12345, 1, 10.0 };
+  sched_progress p = { 50, 200, 100, 8, 3, 1, 12345, 1, 10.0, NULL };
   sched_progress_line(buf, sizeof buf, &p, 0);
   CHECK_STR(buf, "rows 50/200 (25%)  10 req/s  8 in flight  3 retries  ~12.3k tokens  10.0s  eta 30.0s");
   sched_progress_line(buf, sizeof buf, &p, 1);
   CHECK_STR(buf, "evalua: 50 rows in 10.0s: 100 requests (10/s), 3 retries, 1 failed, ~12.3k tokens");
+  /* evaluate labels the phase and the metrics */
+  p.label = "predict 50/200 \xc2\xb7 judge fluency 20/200";
+  sched_progress_line(buf, sizeof buf, &p, 0);
+  CHECK_STR(buf, "predict 50/200 \xc2\xb7 judge fluency 20/200  10 req/s  8 in flight  3 retries  1 failed  "
+                 "~12.3k tokens  10.0s  eta 30.0s");
+  sched_progress_line(buf, sizeof buf, &p, 1);
+  CHECK_STR(buf, "evalua: predict 50/200 \xc2\xb7 judge fluency 20/200 in 10.0s: 100 requests (10/s), "
+                 "3 retries, 1 failed, ~12.3k tokens");
 }
 
 /* ---- the engine against evalua-testserver ---- */
