@@ -1,10 +1,16 @@
--- evalua.evaluate: mlflow.evaluate in Lua. Gets predictions (from a model or
--- a column), binds every metric's parameters to columns through col_mapping,
--- runs the metrics (judges row by row, concurrently, stored as they finish),
--- aggregates, logs the run and returns results.
+-- evalua.evaluate: mlflow.evaluate in Lua, as short phases over the run
+-- ledger (evalua.ledger):
+--   bind     every option, column, metric parameter, the model's template
+--            and the gates are checked before anything is sent (exit 2)
+--   stream   one task per row: predict, then all of the row's judges at
+--            once; every request shares the --concurrency pool; no barrier
+--   score    whole-column metrics (and metrics reading other metrics)
+--   assemble aggregates and the results table, from the ledger
+--   log      params, metrics, table; failed rows against --max-failures
 local metrics = require "evalua.metrics"
 local compute = require "evalua.metrics.compute"
 local config = require "evalua.config"
+local ledger = require "evalua.ledger"
 
 local M = {}
 
@@ -21,7 +27,14 @@ local DEFAULTS = {
 }
 M.DEFAULT_METRICS = DEFAULTS
 
+-- A binding or usage error, found before anything is sent: exit status 2.
+local usage_mt = { __tostring = function(e) return e.msg end }
 local function fail(fmt, ...)
+  error(setmetatable({ msg = API .. ": " .. string.format(fmt, ...), code = 2 }, usage_mt), 0)
+end
+
+-- An error of the run itself (the model misbehaved): exit status 1.
+local function run_error(fmt, ...)
   error(API .. ": " .. string.format(fmt, ...), 0)
 end
 
@@ -96,7 +109,7 @@ local function predictions_from(out, n, predictions_name)
     local name = (predictions_name and has_column(out, predictions_name)) and predictions_name
       or (#cols == 1 and cols[1]) or nil
     if not name then
-      fail("the model returned a table with columns %s; name the prediction column with predictions = '...'",
+      run_error("the model returned a table with columns %s; name the prediction column with predictions = '...'",
         list_columns(out))
     end
     out = column(out, name)
@@ -104,11 +117,11 @@ local function predictions_from(out, n, predictions_name)
     out = { out, n = 1 }
   end
   if type(out) ~= "table" then
-    fail("the model must return a list of %d predictions, got %s", n, type(out))
+    run_error("the model must return a list of %d predictions, got %s", n, type(out))
   end
   local m = out.n or #out
   if m ~= n then
-    fail("the model returned %d predictions for %d rows", m, n)
+    run_error("the model returned %d predictions for %d rows", m, n)
   end
   out.n = n
   return out
@@ -126,47 +139,13 @@ local function run_model(model, inputs, n, predictions_name, inference_params)
   elseif type(model) == "table" and type(model.predict) == "function" then
     out, e2 = model:predict(inputs)
   else
-    fail("model must be nil, a function, a model URI or a model object, got %s", type(model))
+    run_error("model must be nil, a function, a model URI or a model object, got %s", type(model))
   end
   if type(e2) == "table" then errs = e2 end
   return predictions_from(out, n, predictions_name), errs
 end
 
 M._run_model = run_model -- for evalua.compare
-
--- Resolves the parameters of one metric; returns args or nil, missing-list.
-local function resolve_args(m, ctx)
-  local args, missing = {}, {}
-  for _, p in ipairs(m.params) do
-    local col = ctx.col_mapping[p]
-    if col == nil then col = p end
-    if type(col) ~= "string" then
-      args[p] = col
-    elseif col == "predictions" or col == ctx.predictions_name then
-      args[p] = ctx.predictions
-    elseif col == "targets" or (ctx.targets_name and col == ctx.targets_name) then
-      if ctx.targets then args[p] = ctx.targets
-      elseif not m.optional[p] then missing[#missing + 1] = { param = p, targets = true } end
-    elseif col == "metrics" then
-      args[p] = ctx.computed
-    elseif has_column(ctx.data, col) then
-      args[p] = ctx.columns[col] or column(ctx.data, col)
-      ctx.columns[col] = args[p]
-    elseif ctx.other_outputs[col] then
-      args[p] = ctx.other_outputs[col]
-    elseif ctx.evaluator_config[col] ~= nil then
-      args[p] = ctx.evaluator_config[col]
-    elseif ctx.computed[col] then
-      args[p] = ctx.computed[col]
-    elseif ctx.pending[col] then
-      return nil, "pending"
-    elseif not m.optional[p] then
-      missing[#missing + 1] = { param = p, column = col }
-    end
-  end
-  if #missing > 0 then return nil, missing end
-  return args
-end
 
 local function missing_message(list, ctx)
   local parts = {}
@@ -190,34 +169,6 @@ local function missing_message(list, ctx)
     if hint ~= "" then break end
   end
   return string.format("%s; columns: %s%s", table.concat(parts, "; "), list_columns(ctx.data), hint)
-end
-
--- The per-row results table, in MLflow's eval_results_table column order.
-local function results_table(ctx, computed_list)
-  local order, cols = {}, {}
-  local function add(name, list)
-    if cols[name] == nil then order[#order + 1] = name end
-    cols[name] = list
-  end
-  for _, f in ipairs(ctx.features) do add(f, ctx.columns[f] or column(ctx.data, f)) end
-  if ctx.targets then
-    add(ctx.targets_name, ctx.targets)
-    add(ctx.predictions_name or "outputs", ctx.predictions)
-  else
-    add("outputs", ctx.predictions)
-  end
-  if next(ctx.model_errors) then
-    local e = { n = ctx.n }
-    for i, msg in pairs(ctx.model_errors) do e[i] = msg end
-    add("error", e)
-  end
-  for _, entry in ipairs(computed_list) do
-    local m, mv = entry.metric, entry.value
-    if mv.scores then add(m.score_column, mv.scores) end
-    if mv.justifications then add(m.justification_column, mv.justifications) end
-    for _, ec in ipairs(mv.extra_columns or {}) do add(ec[1], ec[2]) end
-  end
-  return tbl().from(cols, { columns = order })
 end
 
 -- What the model is, for the run's params (and so for matching a resumed
@@ -280,13 +231,6 @@ local function check_options(opts)
   end
 end
 
--- The run of this evaluation in the store (nil when the store is not used).
-local function open_run(ctx, opts)
-  return require("evalua.tracking").run_for_evaluate{
-    data_hash = ctx.data_hash, run_name = opts.run_name, n_rows = ctx.n,
-    params = ctx.params,
-  }
-end
 
 local function data_hash(t)
   local ok, h = pcall(function()
@@ -305,7 +249,133 @@ local function data_hash(t)
   return ok and h or nil
 end
 
-function M.evaluate(opts)
+-- ------------------------------------------------------------------ bind
+
+-- What one metric parameter binds to: { kind = "const" | "predictions" |
+-- "targets" | "column" | "output" | "config" | "metric" | "metrics" |
+-- "absent", ... } ("output": a per-row value the run measures, latency).
+-- MLflow's order: a non-string mapping is a constant; then predictions,
+-- targets, "metrics", a data column, an evaluator_config key, another
+-- metric's result. Returns the binding or nil, missing-entry.
+local function bind_param(m, p, plan)
+  local col = plan.col_mapping[p]
+  if col == nil then col = p end
+  if type(col) ~= "string" then return { kind = "const", value = col } end
+  if col == "predictions" or col == plan.predictions_name then return { kind = "predictions" } end
+  if col == "targets" or (plan.targets_name and col == plan.targets_name) then
+    if plan.targets_name then return { kind = "targets" } end
+    if m.optional[p] then return { kind = "absent" } end
+    return nil, { param = p, targets = true }
+  end
+  if col == "metrics" then return { kind = "metrics" } end
+  if has_column(plan.data, col) then return { kind = "column", name = col } end
+  if plan.outputs[col] then return { kind = "output", name = col } end
+  if plan.evaluator_config[col] ~= nil then return { kind = "config", value = plan.evaluator_config[col] } end
+  if plan.by_name[col] then return { kind = "metric", name = col } end
+  if m.optional[p] then return { kind = "absent" } end
+  return nil, { param = p, column = col }
+end
+
+-- Binds every parameter of every metric; orders the metrics: `stream`
+-- (row-by-row metrics that need only the row: judged as soon as the row's
+-- prediction exists) and `after` (whole-column metrics and metrics that
+-- read other metrics' results, in dependency order). Raises one error
+-- listing every parameter that binds to nothing.
+local function bind_metrics(plan)
+  local missing = {}
+  plan.bindings, plan.stream, plan.after = {}, {}, {}
+  local deps = {}
+  for _, m in ipairs(plan.all) do
+    local b, miss, d = {}, {}, {}
+    for _, p in ipairs(m.params) do
+      local binding, why = bind_param(m, p, plan)
+      if binding then
+        b[p] = binding
+        if binding.kind == "metric" then d[#d + 1] = binding.name end
+        if binding.kind == "metrics" then d.all = true end
+      else
+        miss[#miss + 1] = why
+      end
+    end
+    if #miss > 0 then missing[#missing + 1] = { metric = m, missing = miss } end
+    plan.bindings[m] = b
+    deps[m] = d
+  end
+  if #missing > 0 then fail("%s", missing_message(missing, plan)) end
+  for _, m in ipairs(plan.all) do
+    if m.score_row and #deps[m] == 0 and not deps[m].all then plan.stream[#plan.stream + 1] = m end
+  end
+  -- the rest in dependency order: a metric goes when the metrics it reads went
+  local placed = {}
+  for _, m in ipairs(plan.stream) do placed[m.name] = true end
+  local remaining = {}
+  for _, m in ipairs(plan.all) do if not placed[m.name] then remaining[#remaining + 1] = m end end
+  while #remaining > 0 do
+    local next_round, progressed = {}, false
+    for _, m in ipairs(remaining) do
+      local ready = true
+      for _, name in ipairs(deps[m]) do if not placed[name] then ready = false end end
+      if deps[m].all then -- reads every other metric: goes after all of them
+        for _, other in ipairs(remaining) do if other ~= m and not deps[other].all then ready = false end end
+      end
+      if ready then
+        plan.after[#plan.after + 1] = m
+        placed[m.name] = true
+        progressed = true
+      else
+        next_round[#next_round + 1] = m
+      end
+    end
+    if not progressed then
+      local names = {}
+      for _, m in ipairs(next_round) do names[#names + 1] = m.name end
+      fail("metrics depend on each other in a cycle: %s", table.concat(names, ", "))
+    end
+    remaining = next_round
+  end
+end
+
+-- Checks the gate arguments of the command line before anything is sent.
+local function bind_gates()
+  if config.dry_run or config.no_store then return end
+  local ref = config.fail_on_regression
+  if ref then
+    local id, err = require("evalua.tracking").resolve(ref)
+    if not id then fail("--fail-on-regression %s: %s", tostring(ref), tostring(err)) end
+  end
+end
+
+-- The model's kind: "none" (a predictions column), "rows" (an adapter model
+-- or URI: predicted row by row inside the pipeline) or "function" (a Lua
+-- function over the whole inputs table). For "rows", the row predictor is
+-- made here, so a template placeholder naming no column fails before any
+-- request.
+local function bind_model(plan, opts)
+  local model = opts.model
+  if model == nil then plan.model_kind = "none" return end
+  local tm = type(model)
+  if tm == "function" then plan.model_kind = "function" return end
+  if tm ~= "string" and not (tm == "table" and type(model.predict) == "function") then
+    fail("model must be nil, a function, a model URI or a model object, got %s", tm)
+  end
+  local obj = model
+  if tm == "string" then
+    local ok, r = pcall(require("evalua.models").resolve, model)
+    if not ok then fail("%s", tostring(type(r) == "table" and r.msg or r)) end
+    obj = r
+  end
+  if type(obj.row_predictor) ~= "function" then plan.model_kind = "function" return end
+  plan.inputs = plan.data:select(plan.features)
+  local ok, n, predict_row = pcall(obj.row_predictor, obj, plan.inputs, opts.inference_params)
+  if not ok then fail("%s", tostring(type(n) == "table" and n.msg or n):gsub("^evaluate: ", "")) end
+  if n ~= plan.n then fail("the model sees %d rows of %d", n, plan.n) end
+  plan.model_kind, plan.predict_row = "rows", predict_row
+end
+
+-- Every check that can fail before spending: options, data, columns,
+-- metrics and their parameters, the model's template, the gates.
+-- Returns the plan the other phases run.
+local function bind(opts)
   if type(opts) ~= "table" then fail("expected a table of options, got %s", type(opts)) end
   check_options(opts)
   local evaluator_config = opts.evaluator_config or {}
@@ -341,13 +411,11 @@ function M.evaluate(opts)
     fail("no metrics to compute: give model_type or extra_metrics")
   end
 
-  local results = { metrics = {}, tables = {}, warnings = {}, errors = {}, artifacts = {} }
-  local ctx = {
+  local plan = {
     data = data, n = n, col_mapping = col_mapping, evaluator_config = evaluator_config,
-    targets_name = targets_name, predictions_name = predictions_name,
-    computed = {}, pending = {}, columns = {}, other_outputs = {}, model_errors = {},
+    targets_name = targets_name, predictions_name = predictions_name, columns = {},
   }
-  if targets_name then ctx.targets = column(data, targets_name) end
+  if targets_name then plan.targets = column(data, targets_name) end
 
   -- features: every column but the targets (and the predictions column of a static eval)
   local features = {}
@@ -363,25 +431,27 @@ function M.evaluate(opts)
       end
     end
   end
-  ctx.features = features
+  plan.features = features
 
   local all = default_metrics(model_type, evaluator_config)
   for _, m in ipairs(extra) do all[#all + 1] = m end
+  plan.outputs, plan.output_values = {}, {}
   local latency = require "evalua.metrics.builtin.latency"
   if latency.wanted(all) then -- timed model calls; its column comes first, as in MLflow
-    ctx.latency = latency
+    plan.latency, plan.outputs.latency = latency, true
     local first = {}
     for _, m in ipairs(all) do if m.kind == "latency" then first[#first + 1] = m end end
     for _, m in ipairs(all) do if m.kind ~= "latency" then first[#first + 1] = m end end
     all = first
   end
   local seen = {}
+  plan.by_name = {}
   for _, m in ipairs(all) do
     if seen[m.key] then fail("metric '%s' is given twice", m.key) end
     seen[m.key] = true
+    plan.by_name[m.name] = m
   end
-  -- evaluator_config.human_scores names metrics and columns: checked before anything is sent
-  require("evalua.agreement").check(ctx, all, function(c) return has_column(data, c) end)
+  plan.all = all
 
   if opts.model == nil then
     if predictions_name == nil then
@@ -395,27 +465,303 @@ function M.evaluate(opts)
     fail("inference_params only apply to an endpoint URI model")
   end
 
-  ctx.data_hash = data_hash(data)
+  -- evaluator_config.human_scores names metrics and columns (and hides
+  -- those columns from the model)
+  local aok, aerr = pcall(require("evalua.agreement").check, plan, all, function(c) return has_column(data, c) end)
+  if not aok then fail("%s", (tostring(type(aerr) == "table" and aerr.msg or aerr):gsub("^evaluate: ", ""))) end
+
+  bind_metrics(plan)
+  bind_model(plan, opts)
+  bind_gates()
+
+  plan.data_hash = data_hash(data)
   local metric_names = {}
   for _, m in ipairs(all) do metric_names[#metric_names + 1] = m.key end
-  ctx.params = {
+  plan.params = {
     model_type = model_type, metrics = table.concat(metric_names, ","), rows = n,
     targets = targets_name, predictions = predictions_name,
     model = describe_model(opts.model), judges = describe_judges(all),
     dataset_name = opts.dataset_name,
   }
+  return plan
+end
+
+-- The value a binding gives a metric: a column list, a constant, another
+-- metric's result. `preds` is the predictions column (live during the
+-- stream), `computed` the results so far (name -> MetricValue).
+local function args_of(plan, m, preds, computed)
+  local args = {}
+  for _, p in ipairs(m.params) do
+    local b = plan.bindings[m][p]
+    local k = b.kind
+    if k == "const" or k == "config" then args[p] = b.value
+    elseif k == "predictions" then args[p] = preds
+    elseif k == "targets" then args[p] = plan.targets
+    elseif k == "column" then
+      plan.columns[b.name] = plan.columns[b.name] or column(plan.data, b.name)
+      args[p] = plan.columns[b.name]
+    elseif k == "output" then args[p] = plan.output_values[b.name]
+    elseif k == "metric" then args[p] = computed[b.name]
+    elseif k == "metrics" then args[p] = computed
+    end
+  end
+  return args
+end
+
+-- ------------------------------------------------------------- predict + judge
+
+local function clean_error(e)
+  e = tostring(e)
+  return e:match("^(.-)\nstack traceback:") or e
+end
+
+-- Runs a Lua-function model over the rows still to predict (one call: the
+-- function sees a table, as in MLflow) and records what it returned.
+local function predict_with_function(plan, opts, L)
+  local todo = L:todo("predictions")
+  if #todo == 0 then return end
+  local inputs = plan.inputs or plan.data:select(plan.features)
+  local sub = inputs
+  if #todo < plan.n then
+    local rows = {}
+    for k, i in ipairs(todo) do rows[k] = inputs:row(i) end
+    sub = tbl().from_rows(rows, { columns = plan.features })
+  end
+  local p, errs, secs
+  if plan.latency then -- the latency metric: each row's call timed
+    p, errs, secs = plan.latency.timed(run_model, opts.model, sub, todo, plan.predictions_name, opts.inference_params)
+  else
+    p, errs = run_model(opts.model, sub, #todo, plan.predictions_name, opts.inference_params)
+  end
+  if config.print_prompt then -- judge --print-prompt: uncached rows get a placeholder
+    p, errs = require("evalua.cli.judge").fill_predictions(true, p, errs, todo)
+  end
+  if require("evalua.sched").aborted() then return end
+  if secs then
+    for k, i in ipairs(todo) do plan.output_values.latency[i] = secs[k] end
+  end
+  for k, i in ipairs(todo) do
+    local e = errs[k]
+    if e ~= nil then L:put("predictions", i, nil, nil, clean_error(e))
+    elseif p[k] == nil then L:put("predictions", i, nil, nil, "the model returned no prediction for this row")
+    else L:put("predictions", i, p[k]) end
+  end
+end
+
+-- Judges row i with metric m and records the row. A metric with an
+-- explicit max_workers waits for one of its slots; nothing is recorded
+-- when the run was stopped (the row is asked again next time).
+local function judge_row(plan, L, sched, m, i, args)
+  local cap, busy = m.max_workers, plan.busy
+  if cap then
+    while (busy[m] or 0) >= cap do sched.sleep(0.005) end
+    busy[m] = (busy[m] or 0) + 1
+  end
+  -- extra: a row metric's other per-row values (pairwise: winner, ...; see finish_rows)
+  local ok, score, just, extra = pcall(m.score_row, compute.row_args(m, args, i), i)
+  if cap then busy[m] = busy[m] - 1 end
+  if sched.aborted() then return end
+  if not ok then
+    L:put(m.key, i, nil, nil, "failed: " .. clean_error(score))
+  elseif score == nil then
+    L:put(m.key, i, nil, nil, tostring(just or "failed: no score"), extra)
+  else
+    L:put(m.key, i, score, just, nil, extra)
+  end
+end
+
+-- The stream: one task per row that still needs work. A row is predicted
+-- (when the model works row by row), then all of its judges run at once;
+-- every request shares the one in-flight pool (--concurrency), so judges
+-- of early rows run while later rows are predicted. No barrier.
+local function stream(plan, opts, L, metric_list)
+  local sched = require "evalua.sched"
+  plan.busy = plan.busy or {}
+  if plan.model_kind == "function" then predict_with_function(plan, opts, L) end
+  if sched.aborted() then return end
+  local preds = plan.preds
+  local predict = plan.model_kind == "rows" and plan.predict_row or nil
+  local clock = require("evalua.core").clock
+  local argsets = {}
+  for _, m in ipairs(metric_list) do argsets[m] = args_of(plan, m, preds, {}) end
+  local rows, todo_set = {}, {}
+  if predict then
+    for _, i in ipairs(L:todo("predictions")) do todo_set[i] = true end
+  end
+  for _, m in ipairs(metric_list) do
+    for _, i in ipairs(L:todo(m.key)) do todo_set[i] = true end
+  end
+  for _, i in ipairs(L.rows) do if todo_set[i] then rows[#rows + 1] = i end end
+  if #rows == 0 then return end
+  local progress = require("evalua.progress").start(plan, L, predict and "predict" or nil, metric_list)
+  local _, errors = sched.map(#rows, function(k)
+    local i = rows[k]
+    if predict and not L:has("predictions", i) then
+      local t0 = plan.latency and clock()
+      local ok, text, err = pcall(predict, i)
+      if t0 then plan.output_values.latency[i] = clock() - t0 end
+      if sched.aborted() then return true end
+      if config.print_prompt and not (ok and text ~= nil) then -- judge --print-prompt: not cached
+        ok, text = true, require("evalua.cli.judge").placeholder(i)
+      end
+      if not ok then L:put("predictions", i, nil, nil, clean_error(text))
+      elseif text == nil then L:put("predictions", i, nil, nil, clean_error(err or "no prediction"))
+      else L:put("predictions", i, text) end
+      progress:tick("predictions")
+    end
+    local judges = {}
+    for _, m in ipairs(metric_list) do
+      if not L:has(m.key, i) then judges[#judges + 1] = m end
+    end
+    if #judges == 1 then
+      judge_row(plan, L, sched, judges[1], i, argsets[judges[1]])
+      progress:tick(judges[1].key)
+    elseif #judges > 1 then
+      sched.map(#judges, function(j)
+        judge_row(plan, L, sched, judges[j], i, argsets[judges[j]])
+        progress:tick(judges[j].key)
+        return true
+      end, { progress = false })
+    end
+    return true
+  end, { limit = plan.task_limit })
+  progress:finish()
+  -- a task that raised (a bug, not a failed request): its row fails, loudly
+  if not sched.aborted() then
+    for k, e in pairs(errors) do
+      local i = rows[k]
+      if predict and not L:has("predictions", i) and L:errors("predictions")[i] == nil then
+        L:put("predictions", i, nil, nil, clean_error(e))
+      end
+    end
+  end
+end
+
+-- ------------------------------------------------------------- score + assemble
+
+-- The whole-column metrics (and those reading other metrics), over every
+-- row, once the predictions and the streamed metrics are complete.
+local function score_after(plan, L, computed, results)
+  local sched = require "evalua.sched"
+  for _, m in ipairs(plan.after) do
+    local mv, w
+    if m.score_row then
+      stream(plan, { model = nil }, L, { m }) -- rows still to judge, judged now
+      if sched.aborted() then return end
+      mv = { scores = L:values(m.key), justifications = L:notes(m.key), extras = L:extras(m.key) }
+    else
+      mv, w = compute.run_metric(m, args_of(plan, m, plan.preds, computed), plan.n)
+    end
+    if mv then
+      computed[m.name] = mv
+      for _, wm in ipairs(mv.warnings or {}) do warn(results, m.name .. ": " .. wm) end
+    else
+      warn(results, w)
+    end
+  end
+end
+
+-- The per-row results table, in MLflow's eval_results_table column order.
+local function results_table(plan, L, computed)
+  local order, cols = {}, {}
+  local function add(name, list)
+    if cols[name] == nil then order[#order + 1] = name end
+    cols[name] = list
+  end
+  for _, f in ipairs(plan.features) do
+    plan.columns[f] = plan.columns[f] or column(plan.data, f)
+    add(f, plan.columns[f])
+  end
+  if plan.targets then
+    add(plan.targets_name, plan.targets)
+    add(plan.predictions_name or "outputs", plan.preds)
+  else
+    add("outputs", plan.preds)
+  end
+  if plan.model_kind ~= "none" and next(L:errors("predictions")) then
+    local e = { n = plan.n }
+    for i, msg in pairs(L:errors("predictions")) do e[i] = msg end
+    add("error", e)
+  end
+  for _, m in ipairs(plan.all) do
+    local mv = computed[m.name]
+    if mv then
+      if mv.scores then add(m.score_column, mv.scores) end
+      if mv.justifications then add(m.justification_column, mv.justifications) end
+      for _, ec in ipairs(mv.extra_columns or {}) do add(ec[1], ec[2]) end
+    end
+  end
+  return tbl().from(cols, { columns = order })
+end
+
+-- Failed rows per key against --max-failures: the keys over the limit.
+local function failure_check(plan, L)
+  local limit = tonumber(config.max_failures) or 0.05
+  local over, summary = {}, {}
+  local keys = {}
+  if plan.model_kind ~= "none" then keys[#keys + 1] = { key = "predictions", name = "predictions" } end
+  for _, m in ipairs(plan.all) do
+    if m.score_row then keys[#keys + 1] = { key = m.key, name = m.key } end
+  end
+  for _, k in ipairs(keys) do
+    local count, first = L:failures(k.key)
+    summary[k.name] = { failed = count, rows = plan.n, reasons = first }
+    if plan.n > 0 and count / plan.n > limit then
+      over[#over + 1] = { name = k.name, failed = count, rows = plan.n, reasons = first }
+    end
+  end
+  return over, summary, limit
+end
+
+local function over_message(over, limit)
+  local lines = {}
+  for _, o in ipairs(over) do
+    local why = {}
+    for _, r in ipairs(o.reasons) do
+      why[#why + 1] = string.format("row %d: %s", r.row, (tostring(r.reason):gsub("%s+", " "):sub(1, 160)))
+    end
+    lines[#lines + 1] = string.format("%s: %d of %d rows failed (more than --max-failures %s); first: %s",
+      o.name, o.failed, o.rows, tostring(limit), table.concat(why, "; "))
+  end
+  return table.concat(lines, "\n")
+end
+
+-- ------------------------------------------------------------- run
+
+-- The run of this evaluation in the store (nil when the store is not used).
+local function open_run(plan, opts)
+  return require("evalua.tracking").run_for_evaluate{
+    data_hash = plan.data_hash, run_name = opts.run_name, n_rows = plan.n,
+    params = plan.params,
+  }
+end
+
+-- Exit status 3 at the end of the script when a run had too many failed
+-- rows (registered once, when it first happens).
+local too_many_failures = false
+local function request_exit_3()
+  if too_many_failures then return end
+  too_many_failures = true
+  require("evalua.runtime").at_finish(function() return 3 end)
+end
+
+function M.evaluate(opts)
+  local plan = bind(opts)
+  local results = { metrics = {}, tables = {}, warnings = {}, errors = {}, artifacts = {} }
   -- a dry run sends nothing and stores nothing: its numbers come from placeholders
-  local run = not (config.dry_run or config.no_store) and open_run(ctx, opts) or nil
+  local run = not (config.dry_run or config.no_store) and open_run(plan, opts) or nil
   results.run_id = run and run.id or nil
   results.dry_run = config.dry_run or nil
   local accounting = require "evalua.accounting"
-  ctx.accounting, ctx.accounting_before = accounting, accounting.snapshot()
+  plan.accounting, plan.accounting_before = accounting, accounting.snapshot()
   -- batch = true (or a table of evalua.batch settings): this call's model
   -- and judge requests go through the providers' batch APIs, like --batch
   local saved_batch = config.batch
   if opts.batch ~= nil then config.batch = opts.batch end
-  local ok, err = pcall(M._run, opts, ctx, run, results, all, n)
+  local ok, err = pcall(M._run, opts, plan, run, results)
   config.batch = saved_batch
+  -- the transfers' connections go with the run: no socket outlives evaluate
+  require("evalua.sched").close_idle()
   if not ok then
     -- a run evaluate made itself fails with it; a run the script started is the script's
     if run and run.owned and run.finish then pcall(run.finish, run, "FAILED") end
@@ -424,167 +770,56 @@ function M.evaluate(opts)
   return err
 end
 
--- The part of evaluate that runs inside the run (see M.evaluate).
-function M._run(opts, ctx, run, results, all, n)
-  local data, features = ctx.data, ctx.features
-  local predictions_name = ctx.predictions_name
+-- The phases of evaluate inside the run (see M.evaluate):
+-- ledger -> stream (predict + streamed judges) -> score -> assemble -> log.
+function M._run(opts, plan, run, results)
+  local sched = require "evalua.sched"
+  local n = plan.n
+  local shard_rows
+  if run and config.shard then shard_rows = require("evalua.tracking").shard_rows(n) end
   if config.print_prompt then config.print_prompt.rows = math.max(config.print_prompt.rows, n) end
-  -- the rows this process computes: all of them, or one shard's (--shard i/n)
-  ctx.rows = {}
-  if run and config.shard then
-    ctx.rows = require("evalua.tracking").shard_rows(n)
+  local L = ledger.new{ run = run, n = n, rows = shard_rows }
+  if plan.latency then
+    -- seconds of each row's model call (0.0 with no model, as MLflow; nil
+    -- for a row predicted by an earlier process of a resumed run)
+    local secs = { n = n }
+    if plan.model_kind == "none" then for i = 1, n do secs[i] = 0.0 end end
+    plan.output_values.latency = secs
+  end
+  local row_keys = {}
+  if plan.model_kind ~= "none" then
+    L:load("predictions")
+    row_keys[#row_keys + 1] = "predictions"
+    plan.preds = L:values("predictions")
   else
-    for i = 1, n do ctx.rows[i] = i end
+    plan.preds = column(plan.data, plan.predictions_name)
   end
+  for _, m in ipairs(plan.all) do
+    if m.score_row then
+      L:load(m.key, judge_hash(m))
+      row_keys[#row_keys + 1] = m.key
+    end
+  end
+  -- as many row tasks as requests may be in flight: each waits for at least
+  -- one request, so the pool stays full, and at most that many requests are
+  -- sent before a refusal of structured output is known
+  plan.task_limit = config.concurrency or 32
 
-  -- predictions
-  if opts.model == nil then
-    ctx.predictions = column(data, predictions_name)
-    if ctx.latency then -- no model call: 0.0 s a row, as MLflow
-      local z = { n = n }
-      for i = 1, n do z[i] = 0.0 end
-      ctx.other_outputs.latency = z
-    end
-  else
-    local done = run and run.cells and run:cells("predictions") or {}
-    local todo = {}
-    for _, i in ipairs(ctx.rows) do if done[i] == nil then todo[#todo + 1] = i end end
-    local preds = { n = n }
-    for i, cell in pairs(done) do
-      if type(cell) == "table" then
-        preds[i] = cell.value
-        if cell.error then ctx.model_errors[i] = cell.error end
-      end
-    end
-    if #todo > 0 then
-      local inputs = data:select(features)
-      local sub = inputs
-      if #todo < n then
-        local rows = {}
-        for k, i in ipairs(todo) do rows[k] = inputs:row(i) end
-        sub = tbl().from_rows(rows, { columns = features })
-      end
-      -- model adapters hand over each row as it finishes, so a kill loses none of them
-      local models = require "evalua.models"
-      if run and run.put_cell and not config.dry_run then
-        models.on_row = function(k, text, e)
-          run:put_cell("predictions", todo[k], { value = text, error = e })
-        end
-      end
-      local ok_model, p, errs
-      if ctx.latency then -- the latency metric: each row's call timed
-        ok_model, p, errs, ctx.latency_todo = pcall(ctx.latency.timed, run_model, opts.model, sub, todo,
-          predictions_name, opts.inference_params)
-      else
-        ok_model, p, errs = pcall(run_model, opts.model, sub, #todo, predictions_name, opts.inference_params)
-      end
-      if config.print_prompt then -- judge --print-prompt: uncached rows get a placeholder
-        ok_model, p, errs = true, require("evalua.cli.judge").fill_predictions(ok_model, p, errs, todo)
-      end
-      if models_ok then models.on_row = nil end
-      if not ok_model then error(p, 0) end
-      for k, i in ipairs(todo) do
-        preds[i] = p[k]
-        local e = errs[k]
-        if e ~= nil then
-          -- the message, without the traceback a task adds
-          e = tostring(e)
-          e = e:match("^(.-)\nstack traceback:") or e
-          ctx.model_errors[i] = e
-        end
-        if run and run.put_cell then run:put_cell("predictions", i, { value = p[k], error = e }) end
-      end
-    end
-    if #ctx.rows < n then
-      -- sharded: the other shards' rows come from the store, when they are there
-      for i, cell in pairs(run:cells("predictions")) do
-        if preds[i] == nil and type(cell) == "table" then
-          preds[i] = cell.value
-          if cell.error then ctx.model_errors[i] = cell.error end
-        end
-      end
-    end
-    ctx.predictions = preds
-    if ctx.latency then
-      local secs = { n = n }
-      for k, i in ipairs(todo) do secs[i] = (ctx.latency_todo or {})[k] end
-      ctx.other_outputs.latency = secs
-    end
-    for i, e in pairs(ctx.model_errors) do
-      results.errors[#results.errors + 1] = { row = i, error = e }
-      warn(results, string.format("model: row %d: %s", i, e))
-    end
+  -- predict + the streamed judges
+  stream(plan, opts, L, plan.stream)
+  local stopped = sched.aborted()
+  if stopped then
+    sched.clear_abort()
+    if run and run.owned and run.finish then run:finish("FAILED") end
+    error(API .. ": the run was stopped: " .. stopped, 0)
   end
-
-  -- metrics, in dependency order: each pass takes every metric whose parameters resolve
-  local function compute_all()
-    ctx.computed, ctx.pending = {}, {}
-    for _, m in ipairs(all) do ctx.pending[m.name] = true end
-    local computed_list = {}
-    local remaining = all
-    while #remaining > 0 do
-      local next_round, missing_all = {}, {}
-      local progressed = false
-      for _, m in ipairs(remaining) do
-        local args, miss = resolve_args(m, ctx)
-        if args then
-          local done
-          local judge = m.score_row and judge_hash(m) or nil
-          if run and run.cells and m.score_row then
-            -- rows judged by another judge (model or prompt changed since) are judged again
-            done = {}
-            for i, cell in pairs(run:cells(m.key)) do
-              if type(cell) == "table" and cell.judge == judge then done[i] = cell end
-            end
-          end
-          local mv, w = compute.run_metric(m, args, n, {
-            done = done, rows = #ctx.rows < n and ctx.rows or nil,
-            on_row = run and run.put_cell and function(i, cell)
-              cell.judge = judge
-              run:put_cell(m.key, i, cell)
-            end or nil,
-          })
-          ctx.pending[m.name] = nil
-          if mv then
-            ctx.computed[m.name] = mv
-            computed_list[#computed_list + 1] = { metric = m, value = mv }
-            for _, wm in ipairs(mv.warnings or {}) do warn(results, m.name .. ": " .. wm) end
-          else
-            warn(results, w)
-          end
-          progressed = true
-        elseif miss == "pending" then
-          next_round[#next_round + 1] = m
-        else
-          missing_all[#missing_all + 1] = { metric = m, missing = miss }
-        end
-      end
-      if #missing_all > 0 then fail("%s", missing_message(missing_all, ctx)) end
-      if not progressed then
-        local names = {}
-        for _, m in ipairs(next_round) do names[#names + 1] = m.name end
-        fail("metrics depend on each other in a cycle: %s", table.concat(names, ", "))
-      end
-      remaining = next_round
-    end
-    return computed_list
-  end
-  local computed_list = compute_all()
 
   -- a shard that is not the last to finish leaves the run to the others
-  if #ctx.rows < n then
-    local complete = true
-    if opts.model ~= nil then
-      local _, present = run:cells("predictions")
-      for i = 1, n do if not (present or {})[i] then complete = false end end
-    end
-    for _, entry in ipairs(computed_list) do
-      if entry.metric.score_row then
-        local _, present = run:cells(entry.metric.key)
-        for i = 1, n do if not (present or {})[i] then complete = false end end
-      end
-    end
-    if not complete then
+  if shard_rows then
+    local keys = {}
+    if plan.model_kind ~= "none" then keys[1] = "predictions" end
+    for _, m in ipairs(plan.stream) do keys[#keys + 1] = m.key end
+    if not L:complete(keys) then
       if run.evaluate_done then run:evaluate_done() end
       results.partial = true
       if not config.quiet then
@@ -594,75 +829,129 @@ function M._run(opts, ctx, run, results, all, n)
       return results
     end
     -- every row is stored now: this shard assembles the run from the store
-    local preds = { n = n }
-    for i, cell in pairs(run:cells("predictions")) do
-      if type(cell) == "table" then preds[i] = cell.value end
-    end
-    if opts.model ~= nil then ctx.predictions = preds end
-    ctx.rows = {}
-    for i = 1, n do ctx.rows[i] = i end
-    results.warnings = {}
-    computed_list = compute_all()
+    L:take_all(row_keys)
   end
 
-  -- aggregates
-  for _, entry in ipairs(computed_list) do
-    local m, mv = entry.metric, entry.value
-    local aggs = {}
-    if mv.scores then aggs = metrics.aggregate(mv.scores, m.aggregations) end
-    for k, v in pairs(mv.aggregate_results or {}) do aggs[k] = v end
-    if m.score_row then aggs.failures = mv.failures or 0 end
-    for k, v in pairs(metrics.flat_names(m, aggs)) do results.metrics[k] = v end
-    if m.score_row and (mv.failures or 0) > 0 then
-      warn(results, string.format("%s: %d of %d rows failed and are left out of the aggregates",
-        m.key, mv.failures, n))
-    end
+  -- score: the streamed metrics' values, then the whole-column ones
+  local computed = {}
+  for _, m in ipairs(plan.stream) do
+    computed[m.name] = { scores = L:values(m.key), justifications = L:notes(m.key), extras = L:extras(m.key) }
+  end
+  score_after(plan, L, computed, results)
+  stopped = sched.aborted()
+  if stopped then
+    sched.clear_abort()
+    if run and run.owned and run.finish then run:finish("FAILED") end
+    error(API .. ": the run was stopped: " .. stopped, 0)
   end
 
+  -- assemble
+  for i, e in pairs(L:errors("predictions")) do
+    if plan.model_kind ~= "none" then
+      results.errors[#results.errors + 1] = { row = i, error = e }
+      warn(results, string.format("model: row %d: %s", i, e))
+    end
+  end
+  table.sort(results.errors, function(a, b) return a.row < b.row end)
+  for _, m in ipairs(plan.all) do
+    local mv = computed[m.name]
+    if mv then
+      if m.score_row then
+        local failures = L:failures(m.key)
+        mv.failures = failures
+        if m.finish_rows then m.finish_rows(mv) end
+      end
+      local aggs = {}
+      if mv.scores then aggs = metrics.aggregate(mv.scores, m.aggregations) end
+      for k, v in pairs(mv.aggregate_results or {}) do aggs[k] = v end
+      if m.score_row then aggs.failures = mv.failures or 0 end
+      for k, v in pairs(metrics.flat_names(m, aggs)) do results.metrics[k] = v end
+      if m.score_row and (mv.failures or 0) > 0 then
+        warn(results, string.format("%s: %d of %d rows failed and are left out of the aggregates",
+          m.key, mv.failures, n))
+      end
+    end
+  end
   -- evaluator_config.human_scores: each judge's agreement with people (evalua.agreement)
-  ctx.agreement = require("evalua.agreement").apply(ctx, computed_list, results,
-    function(c) return column(data, c) end, function(w) warn(results, w) end)
+  plan.predictions = plan.preds
+  local computed_list = {}
+  for _, m in ipairs(plan.all) do
+    if computed[m.name] then computed_list[#computed_list + 1] = { metric = m, value = computed[m.name] } end
+  end
+  plan.agreement = require("evalua.agreement").apply(plan, computed_list, results,
+    function(c) return column(plan.data, c) end, function(w) warn(results, w) end)
 
-  local t = results_table(ctx, computed_list)
+  local t = results_table(plan, L, computed)
   results.tables.eval_results_table = t
 
   -- what produced the scores (e.g. the toxicity backend and its weights' hash)
   results.info = {}
   local info_params = {}
-  for _, entry in ipairs(computed_list) do
-    local info = entry.value.info
+  for _, m in ipairs(plan.all) do
+    local info = computed[m.name] and computed[m.name].info
     if type(info) == "table" then
-      results.info[entry.metric.name] = info
+      results.info[m.name] = info
       for k, v in pairs(info) do
-        if type(v) ~= "table" then info_params[entry.metric.name .. "." .. k] = tostring(v) end
+        if type(v) ~= "table" then info_params[m.name .. "." .. k] = tostring(v) end
       end
     end
   end
 
+  -- failed rows against --max-failures; a run where nothing was scored failed
+  local over, summary, limit = failure_check(plan, L)
+  results.failures = summary
+  local counted = not (config.dry_run or require("evalua.metrics.genai").prompt_sink)
+  local nothing_scored = false
+  if counted and n > 0 then
+    local good = 0
+    if plan.model_kind ~= "none" then
+      for i = 1, n do if L:has("predictions", i) then good = good + 1 end end
+      nothing_scored = good == 0
+    end
+    if not nothing_scored and #plan.all > 0 then
+      local any = false
+      for _, m in ipairs(plan.all) do
+        if not m.score_row or select(1, L:failures(m.key)) < n then any = true end
+      end
+      nothing_scored = not any
+    end
+  end
+
+  -- log
   if run then
     if run.log_params then
       local params = {}
-      for k, v in pairs(ctx.params) do params[k] = tostring(v) end
+      for k, v in pairs(plan.params) do params[k] = tostring(v) end
       for k, v in pairs(info_params) do params[k] = v end
       run:log_params(params)
     end
     local gib = {}
-    for _, entry in ipairs(computed_list) do gib[entry.metric.key] = entry.metric.greater_is_better end
+    for _, m in ipairs(plan.all) do gib[m.key] = m.greater_is_better end
     if run.log_metrics then run:log_metrics(results.metrics, gib) end
     if run.log_table then run:log_table("eval_results_table", t) end
-    require("evalua.judge_prompts").log(run, all) -- what each judge was asked, for reports
-    if ctx.agreement and run.log_artifact then
-      run:log_artifact("agreement.json", require("evalua.json").encode(ctx.agreement, { strict = true }), "application/json")
+    require("evalua.judge_prompts").log(run, plan.all) -- what each judge was asked, for reports
+    if plan.agreement and run.log_artifact then
+      run:log_artifact("agreement.json", require("evalua.json").encode(plan.agreement, { strict = true }), "application/json")
     end
-    if ctx.accounting and run.set_accounting then
+    if plan.accounting and run.set_accounting then
       -- this evaluate's requests only, not the whole process's
-      run:set_accounting(ctx.accounting.snapshot(ctx.accounting_before))
+      run:set_accounting(plan.accounting.snapshot(plan.accounting_before))
     end
-    if run.evaluate_done then run:evaluate_done() end
+    if nothing_scored and run.owned and run.finish then
+      run:finish("FAILED")
+    elseif run.evaluate_done then
+      run:evaluate_done()
+    end
   end
 
   if not config.quiet then
     for _, w in ipairs(results.warnings) do io.stderr:write("evalua: warning: ", require("evalua.redact").text(w), "\n") end
+  end
+  if counted and (#over > 0 or nothing_scored) then
+    results.failed = true
+    local msg = #over > 0 and over_message(over, limit) or "no row could be scored"
+    io.stderr:write("evalua: too many failed rows", run and (" in run " .. run.id) or "", ":\n", msg, "\n")
+    request_exit_3()
   end
   return results
 end
