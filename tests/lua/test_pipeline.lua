@@ -279,7 +279,7 @@ io.write(req.body)
   h.eq(bodies[1], '{"logit_bias":{"12":1,"300":2,"7":-1},"max_tokens":20,"messages":[{"content":"x","role":"user"}],'
     .. '"model":"m","response_format":{"json_schema":{"name":"j","schema":{"properties":{"a":{"type":"integer"},'
     .. '"b":{"type":"string"}},"type":"object"}},"type":"json_schema"},"seed":3,"stop":["a","b"],"temperature":0.5,'
-    .. '"top_p":1.0}')
+    .. '"top_p":1}')
   -- and what the server receives: the same request keys from two processes
   local keys = {}
   for k = 1, 2 do

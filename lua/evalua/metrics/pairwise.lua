@@ -153,7 +153,7 @@ end
 --[[ make_pairwise_metric{ name, definition, grading_prompt, examples =
 { { input, output_a, output_b, winner = "A"|"B"|"tie", justification } },
 version = "v1", model, parameters, swap = true, grading_context_columns,
-include_input = true, max_workers = 10, metric_metadata, extra_headers,
+include_input = true, max_workers (unset: no cap), metric_metadata, extra_headers,
 proxy_url, structured_output }. Parameters bound per row: inputs, output_a,
 output_b and the grading-context columns. Per-row columns name/v1/winner
 (A, B or tie in terms of the original columns), name/v1/consistent (1/0,
@@ -223,7 +223,7 @@ function M.make_pairwise_metric(t)
     context = setmetatable({}, { __index = function(_, k) return "{" .. k .. "}" end }) })
   local m = metrics.make_metric{
     name = t.name, version = version, greater_is_better = true, aggregations = {},
-    params = params, score_row = score_row, max_workers = t.max_workers or 10,
+    params = params, score_row = score_row, max_workers = t.max_workers,
     metric_details = details, metric_metadata = t.metric_metadata, kind = "genai",
     genai_metric_args = { name = t.name, definition = t.definition, grading_prompt = t.grading_prompt,
       model = type(model) == "string" and model or "function", parameters = spec.parameters,
