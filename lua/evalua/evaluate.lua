@@ -574,13 +574,22 @@ end
 -- (when the model works row by row), then all of its judges run at once;
 -- every request shares the one in-flight pool (--concurrency), so judges
 -- of early rows run while later rows are predicted. No barrier.
-local function stream(plan, opts, L, metric_list)
+local stream
+stream = function(plan, opts, L, metric_list, judges_only)
   local sched = require "evalua.sched"
   plan.busy = plan.busy or {}
-  if plan.model_kind == "function" then predict_with_function(plan, opts, L) end
+  if config.batch and not judges_only and plan.model_kind == "rows" and #metric_list > 0 then
+    -- --batch: a row's requests wait for a provider batch, not a connection;
+    -- the predictions go in batches first, then the judges' requests of
+    -- every row together, so they fill as few batches as they can
+    stream(plan, opts, L, {})
+    if sched.aborted() then return end
+    return stream(plan, opts, L, metric_list, true)
+  end
+  if plan.model_kind == "function" and not judges_only then predict_with_function(plan, opts, L) end
   if sched.aborted() then return end
   local preds = plan.preds
-  local predict = plan.model_kind == "rows" and plan.predict_row or nil
+  local predict = plan.model_kind == "rows" and not judges_only and plan.predict_row or nil
   local clock = require("evalua.core").clock
   local argsets = {}
   for _, m in ipairs(metric_list) do argsets[m] = args_of(plan, m, preds, {}) end
@@ -641,12 +650,12 @@ end
 
 -- The whole-column metrics (and those reading other metrics), over every
 -- row, once the predictions and the streamed metrics are complete.
-local function score_after(plan, L, computed, results)
+local function score_after(plan, opts, L, computed, results)
   local sched = require "evalua.sched"
   for _, m in ipairs(plan.after) do
     local mv, w
     if m.score_row then
-      stream(plan, { model = nil }, L, { m }) -- rows still to judge, judged now
+      stream(plan, opts, L, { m }, true) -- rows still to judge, judged now
       if sched.aborted() then return end
       mv = { scores = L:values(m.key), justifications = L:notes(m.key), extras = L:extras(m.key) }
     else
@@ -837,7 +846,7 @@ function M._run(opts, plan, run, results)
   for _, m in ipairs(plan.stream) do
     computed[m.name] = { scores = L:values(m.key), justifications = L:notes(m.key), extras = L:extras(m.key) }
   end
-  score_after(plan, L, computed, results)
+  score_after(plan, opts, L, computed, results)
   stopped = sched.aborted()
   if stopped then
     sched.clear_abort()
@@ -947,7 +956,9 @@ function M._run(opts, plan, run, results)
   if not config.quiet then
     for _, w in ipairs(results.warnings) do io.stderr:write("evalua: warning: ", require("evalua.redact").text(w), "\n") end
   end
-  if counted and (#over > 0 or nothing_scored) then
+  -- (--max-failures 1 accepts any failure, even a run with nothing scored:
+  -- that run is still marked FAILED, but the exit status stays 0)
+  if counted and (#over > 0 or (nothing_scored and limit < 1)) then
     results.failed = true
     local msg = #over > 0 and over_message(over, limit) or "no row could be scored"
     io.stderr:write("evalua: too many failed rows", run and (" in run " .. run.id) or "", ":\n", msg, "\n")

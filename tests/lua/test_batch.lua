@@ -157,7 +157,8 @@ end)
 h.case("lines failing beyond max_tries fail their rows with the provider's message", function()
   local srv = server{ fail_rate = 1 }
   local db = d .. "/fail.db"
-  local _, nerr = run(db, { "--batch", "--quiet" }, env_for(srv, { EVALUA_BATCH_MAX_TRIES = "1", NROWS = "5" }))
+  -- every row fails on purpose: --max-failures 1 keeps the exit status 0
+  local _, nerr = run(db, { "--batch", "--quiet", "--max-failures", "1" }, env_for(srv, { EVALUA_BATCH_MAX_TRIES = "1", NROWS = "5" }))
   h.eq(nerr, 5, "every prediction failed")
   local st = require("evalua.store").open(db)
   local cell = st:first("SELECT value FROM cells WHERE key = 'predictions' AND row = 1")
