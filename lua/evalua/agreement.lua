@@ -59,6 +59,15 @@ local function percentile(sorted, q)
 end
 M.percentile = percentile
 
+-- The central percentile interval { lo, hi } of a list of replicates
+-- (sorted in place) at level (default 0.95); nil when the list is empty.
+function M.interval(reps, level)
+  if #reps == 0 then return nil end
+  table.sort(reps)
+  local alpha = (1 - (level or M.default_level)) / 2
+  return { percentile(reps, alpha), percentile(reps, 1 - alpha) }
+end
+
 -- The distinct sorted values of a list and each entry's index among them.
 local function categories(values)
   local distinct, seen = {}, {}
@@ -150,22 +159,10 @@ local function kendall_of(m, xi, yi, kx, ky, rows, cx, cy)
   return v
 end
 
--- Cohen's kappa over label indices (li, lj per row, L labels), unweighted
--- and quadratic (weights by label index, as sklearn's).
-local function kappas(m, li, lj, L, rows)
-  local O, rs, cs = {}, {}, {}
-  for a = 1, L do
-    rs[a], cs[a] = 0, 0
-    local row = {}
-    for b = 1, L do row[b] = 0 end
-    O[a] = row
-  end
-  for k = 1, m do
-    local r = rows[k]
-    local a, b = li[r], lj[r]
-    O[a][b] = O[a][b] + 1
-    rs[a], cs[b] = rs[a] + 1, cs[b] + 1
-  end
+-- Cohen's kappa, unweighted and quadratic (weights by label index, as
+-- sklearn's), from an L x L table O (judge label, human label) with row
+-- sums rs, column sums cs and total m.
+local function kappas_of(O, rs, cs, L, m)
   local on, en, oq, eq = 0, 0, 0, 0
   for a = 1, L do
     local row, ra = O[a], rs[a]
@@ -183,8 +180,123 @@ local function kappas(m, li, lj, L, rows)
   return k1, k2
 end
 
--- Every statistic of the rows drawn (rows: m indices into the pairs).
-local function compute(P, rows, m)
+-- The label table of the rows drawn: T[judge label][human label], row and
+-- column sums.
+local function label_table(P, rows, m)
+  local L, lx, ly = #P.labels, P.lx, P.ly
+  local T, rs, cs = {}, {}, {}
+  for a = 1, L do
+    local row = {}
+    for b = 1, L do row[b] = 0 end
+    T[a], rs[a], cs[a] = row, 0, 0
+  end
+  for k = 1, m do
+    local r = rows[k]
+    local a, b = lx[r], ly[r]
+    T[a][b] = T[a][b] + 1
+    rs[a], cs[b] = rs[a] + 1, cs[b] + 1
+  end
+  return T, rs, cs, L
+end
+
+-- Pearson's r of values vx (rows) and vy (columns) weighted by table T.
+local function table_pearson(T, L, vx, vy, m)
+  local mx, my = 0, 0
+  for a = 1, L do
+    local row = T[a]
+    for b = 1, L do
+      local c = row[b]
+      if c > 0 then mx, my = mx + c * vx[a], my + c * vy[b] end
+    end
+  end
+  mx, my = mx / m, my / m
+  local sxx, syy, sxy = 0, 0, 0
+  for a = 1, L do
+    local row, dx = T[a], vx[a] - mx
+    for b = 1, L do
+      local c = row[b]
+      if c > 0 then
+        local dy = vy[b] - my
+        sxx, syy, sxy = sxx + c * dx * dx, syy + c * dy * dy, sxy + c * dx * dy
+      end
+    end
+  end
+  if sxx == 0 or syy == 0 then return NAN end
+  local v = sxy / (math.sqrt(sxx) * math.sqrt(syy))
+  if v > 1 then v = 1 elseif v < -1 then v = -1 end
+  return v
+end
+
+-- Every statistic from the label table of the rows drawn, O(m + L^2): the
+-- path for integer scores on a small scale (judges' usual case). Equal to
+-- compute_rows up to rounding (tests/lua/test_agreement.lua checks).
+local function compute_table(P, rows, m)
+  local T, rs, cs, L = label_table(P, rows, m)
+  local lab = P.labels
+  local out = {}
+  local exact, within, sx, sy = 0, 0, 0, 0
+  for a = 1, L do
+    local row = T[a]
+    for b = 1, L do
+      local c = row[b]
+      if c > 0 then
+        local d = lab[a] - lab[b]
+        if d == 0 then exact = exact + c end
+        if d <= 1 and d >= -1 then within = within + c end
+        sx, sy = sx + c * lab[a], sy + c * lab[b]
+      end
+    end
+  end
+  out.exact, out.within_one, out.bias = exact / m, within / m, sx / m - sy / m
+  if m < 3 then
+    out.pearson, out.spearman, out.kendall = NAN, NAN, NAN
+  else
+    out.pearson = table_pearson(T, L, lab, lab, m)
+    out.spearman = table_pearson(T, L, avg_ranks(rs, L), avg_ranks(cs, L), m)
+    -- G[a][b]: rows >= a, columns >= b; H[a][b]: rows >= a, columns <= b
+    local G, H = {}, {}
+    for a = L + 1, 1, -1 do
+      local g, hh, below_g, below_h = {}, {}, G[a + 1], H[a + 1]
+      for b = L + 1, 1, -1 do
+        if a > L or b > L then g[b] = 0
+        else g[b] = T[a][b] + (below_g[b] or 0) + g[b + 1] - (below_g[b + 1] or 0) end
+      end
+      hh[0] = 0
+      for b = 1, L do
+        if a > L then hh[b] = 0
+        else hh[b] = T[a][b] + (below_h[b] or 0) + hh[b - 1] - (below_h[b - 1] or 0) end
+      end
+      G[a], H[a] = g, hh
+    end
+    local con, dis = 0, 0
+    for a = 1, L - 1 do
+      local row = T[a]
+      for b = 1, L do
+        local c = row[b]
+        if c > 0 then
+          con = con + c * G[a + 1][b + 1]
+          if b > 1 then dis = dis + c * H[a + 1][b - 1] end
+        end
+      end
+    end
+    local n0 = m * (m - 1) / 2
+    local n1, n2 = 0, 0
+    for a = 1, L do n1, n2 = n1 + rs[a] * (rs[a] - 1) / 2, n2 + cs[a] * (cs[a] - 1) / 2 end
+    local den = (n0 - n1) * (n0 - n2)
+    if den <= 0 then out.kendall = NAN
+    else
+      local v = (con - dis) / math.sqrt(den)
+      if v > 1 then v = 1 elseif v < -1 then v = -1 end
+      out.kendall = v
+    end
+  end
+  out.kappa, out.weighted_kappa = kappas_of(T, rs, cs, L, m)
+  return out
+end
+
+-- Every statistic of the rows drawn (rows: m indices into the pairs),
+-- row by row: any scores.
+local function compute_rows(P, rows, m)
   local xs, ys = P.x, P.y
   local out = {}
   local exact, within, sx, sy = 0, 0, 0, 0
@@ -219,11 +331,19 @@ local function compute(P, rows, m)
     out.kendall = kendall_of(m, P.xi, P.yi, P.kx, P.ky, rows, cx, cy)
   end
   if P.labels then
-    out.kappa, out.weighted_kappa = kappas(m, P.lx, P.ly, #P.labels, rows)
+    local T, rs, cs, L = label_table(P, rows, m)
+    out.kappa, out.weighted_kappa = kappas_of(T, rs, cs, L, m)
   else
     out.kappa, out.weighted_kappa = NAN, NAN
   end
   return out
+end
+
+-- The table path for integer scores on up to 64 labels, else row by row.
+M.table_path = true
+local function compute(P, rows, m)
+  if P.labels and #P.labels <= 64 and M.table_path then return compute_table(P, rows, m) end
+  return compute_rows(P, rows, m)
 end
 
 local function is_integral(v) return v == math.floor(v) and v > -2 ^ 53 and v < 2 ^ 53 end
@@ -361,14 +481,9 @@ function M.agreement(judge, human, opts)
         if x == x then local l = reps[s] l[#l + 1] = x end
       end
     end
-    local alpha = (1 - level) / 2
     for _, s in ipairs(M.STATS) do
-      local l = reps[s]
       -- a statistic undefined at the point estimate gets no interval
-      if point[s] == point[s] and #l > 0 then
-        table.sort(l)
-        res.ci[s] = { percentile(l, alpha), percentile(l, 1 - alpha) }
-      end
+      if point[s] == point[s] then res.ci[s] = M.interval(reps[s], level) end
     end
     res.resamples, res.seed, res.level = B, opts.seed or M.default_seed, level
   end
@@ -429,9 +544,8 @@ function M.compare_judges(ja, jb, human, opts)
     res.verdict = "none"
     return res
   end
-  table.sort(diffs)
-  local alpha = (1 - level) / 2
-  res.lo, res.hi = percentile(diffs, alpha), percentile(diffs, 1 - alpha)
+  local ci = M.interval(diffs, level)
+  res.lo, res.hi = ci[1], ci[2]
   if res.lo > 0 then res.verdict = "b" elseif res.hi < 0 then res.verdict = "a" else res.verdict = "none" end
   return res
 end

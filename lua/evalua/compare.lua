@@ -116,15 +116,10 @@ function M.strengths(names, a, b, rows, winners, opts)
       for p = 1, k do reps[p][r] = s[p] end
     end
   end
-  local alpha = (1 - (opts.level or 0.95)) / 2
   local out = {}
   for p = 1, k do
-    local lo, hi
-    if #reps[p] > 0 then
-      table.sort(reps[p])
-      lo, hi = ag.percentile(reps[p], alpha), ag.percentile(reps[p], 1 - alpha)
-    end
-    out[p] = { name = names[p], strength = point[p], lo = lo, hi = hi,
+    local ci = ag.interval(reps[p], opts.level) or {}
+    out[p] = { name = names[p], strength = point[p], lo = ci[1], hi = ci[2],
       wins = tally[p].wins, losses = tally[p].losses, ties = tally[p].ties }
   end
   table.sort(out, function(x, y)

@@ -127,4 +127,24 @@ h.case("the interval is the percentile bootstrap over rows (naive re-implementat
   h.near(a.ci.bias[2], ag.percentile(means, 0.95), 1e-12, "hi")
 end)
 
+h.case("the label-table path equals the row-by-row path, intervals included", function()
+  local ag = require "evalua.agreement"
+  for _, c in ipairs(data.cases) do
+    local scale = c.scale ~= cjson.null and c.scale or nil
+    ag.table_path = true
+    local t = evalua.stats.agreement(col(c.judge), col(c.human), { scale = scale, bootstrap = 50, seed = 3 })
+    ag.table_path = false
+    local r = evalua.stats.agreement(col(c.judge), col(c.human), { scale = scale, bootstrap = 50, seed = 3 })
+    ag.table_path = true
+    for _, s in ipairs(STATS) do
+      if r[s] ~= r[s] then assert(t[s] ~= t[s], c.name .. " " .. s .. " NaN on one path only")
+      else h.near(t[s], r[s], 1e-12, c.name .. " " .. s) end
+      if r.ci[s] then
+        h.near(t.ci[s][1], r.ci[s][1], 1e-12, c.name .. " " .. s .. " lo")
+        h.near(t.ci[s][2], r.ci[s][2], 1e-12, c.name .. " " .. s .. " hi")
+      end
+    end
+  end
+end)
+
 h.done()

@@ -67,6 +67,39 @@ h.case("swap: the judge sees both orders; verdicts mapped back", function()
   assert(t:column("pref/v1/justification")[1]:find("A first: first | B first: second", 1, true))
 end)
 
+h.case("prompt: examples, grading context, literal braces; failures", function()
+  local seen
+  local m = genai.make_pairwise_metric{ name = "faithful", definition = "Sticks to {the} context.",
+    grading_prompt = "Prefer answers supported by the context.", grading_context_columns = { "context" },
+    examples = { { input = "Capital?", output_a = "Paris", output_b = "Lyon", winner = "A", justification = "Paris is right." } },
+    model = function(p) seen = p return '{"winner": "tie", "justification": "same"}' end, swap = false }
+  local r = evalua.evaluate{ data = evalua.table.from({ inputs = { "q {x}" }, output_a = { "a" }, output_b = { "b" },
+    context = { "ctx {y}" } }), predictions = "output_a", extra_metrics = { m } }
+  assert(seen:find("Example first output:\nParis\nExample second output:\nLyon\nExample winner: first", 1, true), seen)
+  assert(seen:find("Additional information, context:\nctx {y}", 1, true), seen)
+  assert(seen:find("Sticks to {the} context.", 1, true), seen)
+  assert(seen:find("Input:\nq {x}", 1, true), seen)
+  -- examples come before the row, so the row's outputs are the last ones marked
+  assert(seen:find("Example", 1, true) < seen:find("Output A:\na\n(end of output A)", 1, true))
+  h.eq(r.tables.eval_results_table:column("faithful/v1/winner")[1], "tie")
+  -- a missing grading-context value fails the row without a request
+  seen = nil
+  local r2 = evalua.evaluate{ data = evalua.table.from({ inputs = { "q" }, output_a = { "a" }, output_b = { "b" },
+    context = { n = 1 } }, { columns = { "inputs", "output_a", "output_b", "context" } }),
+    predictions = "output_a", extra_metrics = { m } }
+  h.eq(seen, nil, "no request")
+  h.eq(r2.metrics["faithful/v1/failures"], 1)
+  h.raises("examples[1].winner must be 'A', 'B' or 'tie'", genai.make_pairwise_metric, { name = "x",
+    definition = "d", grading_prompt = "g", examples = { { output_a = "a", output_b = "b", winner = "a", justification = "j" } } })
+  -- an unreadable verdict is a recorded failure that keeps the raw answer
+  local bad = genai.make_pairwise_metric{ name = "p", definition = "d", grading_prompt = "g",
+    model = function() return "I prefer the first" end }
+  local r3 = evalua.evaluate{ data = evalua.table.from({ inputs = { "q" }, output_a = { "a" }, output_b = { "b" } }),
+    predictions = "output_a", extra_metrics = { bad } }
+  h.eq(r3.metrics["p/v1/failures"], 1)
+  assert(r3.tables.eval_results_table:column("p/v1/justification")[1]:find("raw answer: I prefer the first", 1, true))
+end)
+
 local ts_first = require("testserver").start{ pairwise = "first" }
 local ts_longer = require("testserver").start{ pairwise = "longer" }
 models.register_endpoint("biased", { base_url = ts_first.url .. "/v1", model = "biased-judge" })

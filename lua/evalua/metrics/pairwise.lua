@@ -291,14 +291,8 @@ function M.rate_intervals(winners, consistent, opts)
     reps.win_rate_a[r], reps.win_rate_b[r], reps.tie_rate[r] = a / m, b / m, t / m
     if cn > 0 then reps.consistency[#reps.consistency + 1] = c / cn end
   end
-  local alpha = (1 - (opts.level or 0.95)) / 2
   local out = {}
-  for k, l in pairs(reps) do
-    if #l > 0 then
-      table.sort(l)
-      out[k] = { ag.percentile(l, alpha), ag.percentile(l, 1 - alpha) }
-    end
-  end
+  for k, l in pairs(reps) do out[k] = ag.interval(l, opts.level) end
   return out
 end
 
