@@ -911,6 +911,11 @@ function M.run(run, opts)
     body[#body + 1] = section("Judge prompts", prompts_html(run.judge_prompts), "prompts")
     toc[#toc + 1] = { "prompts", "Judge prompts" }
   end
+  -- judges: agreement with people, pairwise verdicts (evalua.report_judges)
+  for k, js in ipairs(require("evalua.report_judges").sections(run, esc)) do
+    body[#body + 1] = section(js[1], js[2], "judges-" .. k)
+    toc[#toc + 1] = { "judges-" .. k, js[1] }
+  end
   local scores = score_columns(run.table)
   if opts.plots ~= false and #scores > 0 then
     plot = plot or require "evalua.plot"
