@@ -202,6 +202,11 @@ h.case("compare: three models, all pairs, Bradley-Terry with intervals", functio
   local code, out = h.evalua({ "--store", db, "runs", "show", res.run_id })
   h.eq(code, 0)
   assert(out:find("Bradley-Terry strengths", 1, true), out)
+  local html = h.tmpdir() .. "/r.html"
+  code = h.evalua({ "--store", db, "report", res.run_id, "-o", html })
+  h.eq(code, 0, "report")
+  local page = h.read(html)
+  assert(page:find("<h2>Pairwise verdicts</h2>", 1, true) and page:find("Bradley-Terry strengths", 1, true), "report section")
   h.raises("needs at least two models", evalua.compare, { models = { a = model_of(1) }, data = { inputs = q },
     metrics = { pref("endpoints:/fair") } })
   h.raises("is not a pairwise metric", evalua.compare, { models = { a = model_of(1), b = model_of(2) },
