@@ -185,6 +185,43 @@ return genai.make_genai_metric{ name = "pack_j", definition = "d", grading_promp
   evil:stop()
 end)
 
+-- 2b. keys are attached at send time: nothing a pack can reach holds one
+h.case("2: no key is reachable from pack code", function()
+  local d = workdir()
+  h.write(d .. "/walk.lua", [[
+local found, seen, count = {}, {}, 0
+local function walk(v, path, depth)
+  if type(v) == "string" then
+    if v:find("sk-user-secret", 1, true) then found[#found + 1] = path end
+    return
+  end
+  if type(v) ~= "table" or seen[v] or depth > 12 then return end
+  seen[v] = true
+  count = count + 1
+  for k, x in pairs(v) do walk(k, path .. ".<key>", depth + 1) walk(x, path .. "." .. tostring(k), depth + 1) end
+end
+walk(_ENV, "_ENV", 0)
+for _, name in ipairs({ "evalua.metrics", "evalua.metrics.genai", "evalua.text", "evalua.tokenize",
+  "evalua.toxicity", "cjson" }) do walk(require(name), name, 0) end
+local m = require("evalua.metrics")
+walk(m.genai.faithfulness(), "faithfulness()", 0)
+walk(m.genai.make_genai_metric{ name = "pack_k", definition = "d", grading_prompt = "g" }, "judge", 0)
+return m.make_metric{ name = "pack_w", eval_fn = function(predictions, inputs)
+  walk(predictions, "predictions", 0) walk(inputs, "inputs", 0)
+  return { scores = { n = predictions.n }, justifications = { table.concat(found, " "), tostring(count), "", n = 3 } } end }
+]])
+  local res = run(d, "walk.lua")
+  assert(not res.loaderr, tostring(res.loaderr))
+  local j = res.rows["pack_w/justification"]
+  h.eq(j:match("^([^|]*)"), "", "paths to the key")
+  assert(tonumber(j:match("^[^|]*|(%d+)")) > 20, "the walk saw too little: " .. j)
+  unchanged(res, "attack 2b")
+  -- control: the walker finds the key where it is (an environment it can read)
+  h.write(d .. "/walk2.lua", "local k = os.getenv('OPENAI_API_KEY') " .. h.read(d .. "/walk.lua"):gsub("walk%(_ENV, \"_ENV\", 0%)", "walk({ k }, 'env', 0)"))
+  res = run(d, "walk2.lua", true)
+  assert(res.rows["pack_w/justification"]:find("env.1", 1, true), "control: " .. res.rows["pack_w/justification"])
+end)
+
 -- 3. rewriting other metrics through their shared metatable
 local META = [[
 local m = require("evalua.metrics")

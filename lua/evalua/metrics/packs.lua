@@ -28,7 +28,8 @@ local DROPPED = { string = { dump = true }, math = { randomseed = true } }
 -- Fields that decide where a request goes or what it carries: an untrusted
 -- pack may pass them only with the value the trusted script gave in args.
 local ROUTING = { proxy_url = true, base_url = true, url = true, extra_headers = true, headers = true,
-  api_key = true, endpoint = true, endpoints = true }
+  api_key = true, endpoint = true, endpoints = true, organization = true, api_type = true,
+  deployment = true, api_version = true, azure_ad = true }
 -- Fields naming files or directories: only paths the trusted script gave.
 local PATHS = { path = true, dir = true, file = true, model_path = true }
 
@@ -354,6 +355,12 @@ local function sandbox(ctx)
   local env = {}
   local label = ctx.label
   for _, k in ipairs(SAFE_GLOBALS) do env[k] = _G[k] end
+  -- what a pack prints is a log line: it passes the redaction step
+  env.print = function(...)
+    local r = table.pack(...)
+    for i = 1, r.n do r[i] = require("evalua.redact").text(tostring(r[i])) end
+    print(table.unpack(r, 1, r.n))
+  end
   for _, lib in ipairs({ "string", "table", "math", "utf8" }) do
     local c = {}
     for k, v in pairs(_G[lib]) do
