@@ -289,11 +289,7 @@ end
 local function render_value(v)
   local t = type(v)
   if t == "string" then return v end
-  if t == "number" then
-    if math.type(v) == "integer" then return tostring(v) end
-    if v == math.floor(v) and math.abs(v) < 2 ^ 53 then return string.format("%d", v) end
-    return string.format("%.15g", v)
-  end
+  if t == "number" then return require("evalua.util").number_text(v) end
   if t == "boolean" then return tostring(v) end
   if t == "table" then
     local ok, s = pcall(require("cjson").encode, v)

@@ -2,6 +2,15 @@
 -- prints as one line, argument checks, file helpers.
 local M = {}
 
+-- The text of a number in a prompt or a cell shown to a model: integers
+-- (and floats holding one below 2^53) without ".0", others with 15
+-- significant digits. The one number format of prompt text.
+function M.number_text(v)
+  if math.type(v) == "integer" then return tostring(v) end
+  if v == math.floor(v) and math.abs(v) < 2 ^ 53 then return string.format("%d", v) end
+  return string.format("%.15g", v)
+end
+
 -- Raises a usage error: the host prints "evalua: msg" and exits 2.
 function M.usage(msg)
   error({ msg = msg, code = 2 }, 0)

@@ -173,4 +173,14 @@ h.case("a missing output fails the row without a request", function()
   h.eq(j, "failed: the row has no model output to judge")
 end)
 
+h.case("numbers in prompts: one format (util.number_text) for judges and models", function()
+  local util = require "evalua.util"
+  for _, c in ipairs { { 3, "3" }, { 2.0, "2" }, { 0.5, "0.5" }, { 1 / 3, "0.333333333333333" },
+      { 1e15, "1000000000000000" }, { 2 ^ 53, "9.00719925474099e+15" }, { -7.0, "-7" },
+      { math.huge, "inf" }, { 1e300, "1e+300" } } do
+    h.eq(util.number_text(c[1]), c[2], tostring(c[1]))
+    h.eq(genai.render(c[1]), c[2], "judge " .. tostring(c[1]))
+  end
+end)
+
 h.done()

@@ -26,11 +26,7 @@ local function render(v)
   local tv = type(v)
   if tv == "string" then return v end
   if tv == "nil" then return "" end
-  if tv == "number" then
-    if math.type(v) == "integer" then return tostring(v) end
-    if v == math.floor(v) and math.abs(v) < 1e15 then return string.format("%d", v) end
-    return string.format("%.15g", v)
-  end
+  if tv == "number" then return require("evalua.util").number_text(v) end
   if tv == "boolean" then return tostring(v) end
   if tv == "table" then
     local cjson = require "cjson"
