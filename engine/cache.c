@@ -272,7 +272,7 @@ int cache_canonical_json(const char *src, size_t len, json_buf *out, char *err, 
     if (err && cap) snprintf(err, cap, "%s", perr);
     return -1;
   }
-  int rc = json_write_canonical(out, &v);
+  int rc = json_write(out, &v, JSON_CANONICAL);
   json_value_free(&v);
   if (rc < 0 || out->oom) {
     if (err && cap) snprintf(err, cap, "out of memory");

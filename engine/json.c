@@ -707,6 +707,15 @@ int json_write_double(json_buf *b, double d, int flags)
   return json_buf_put(b, t, n);
 }
 
+static const json_value *sort_base; /* qsort has no context argument */
+
+static int cmp_key(const void *a, const void *b)
+{
+  const json_str *ka = &sort_base->u.c.keys[*(const size_t *)a];
+  const json_str *kb = &sort_base->u.c.keys[*(const size_t *)b];
+  return json_key_cmp(ka->s, ka->len, kb->s, kb->len);
+}
+
 int json_write(json_buf *b, const json_value *v, int flags)
 {
   char t[32];
@@ -715,20 +724,32 @@ int json_write(json_buf *b, const json_value *v, int flags)
   case JSON_FALSE: return json_buf_put(b, "false", 5);
   case JSON_TRUE: return json_buf_put(b, "true", 4);
   case JSON_INT: return json_buf_put(b, t, json_fmt_int(t, v->u.i));
-  case JSON_FLOAT: return json_write_double(b, v->u.d, flags);
+  case JSON_FLOAT:
+    if (flags & JSON_CANONICAL) return json_write_canon_double(b, v->u.d);
+    return json_write_double(b, v->u.d, flags);
   case JSON_STRING: return json_write_string(b, v->u.str.s, v->u.str.len, flags);
   case JSON_ARRAY:
   case JSON_OBJECT: {
     int obj = v->kind == JSON_OBJECT;
+    size_t n = v->u.c.n, *idx = NULL;
+    if (obj && (flags & JSON_CANONICAL) && n > 1) { /* keys in canonical order */
+      idx = malloc(n * sizeof *idx);
+      if (!idx) { b->oom = 1; return -1; }
+      for (size_t i = 0; i < n; i++) idx[i] = i;
+      sort_base = v;
+      qsort(idx, n, sizeof *idx, cmp_key);
+    }
     json_buf_putc(b, obj ? '{' : '[');
-    for (size_t i = 0; i < v->u.c.n; i++) {
-      if (i) json_buf_putc(b, ',');
+    for (size_t k = 0; k < n; k++) {
+      size_t i = idx ? idx[k] : k;
+      if (k) json_buf_putc(b, ',');
       if (obj) {
         json_write_string(b, v->u.c.keys[i].s, v->u.c.keys[i].len, flags);
         json_buf_putc(b, ':');
       }
-      json_write(b, &v->u.c.items[i], flags);
+      if (json_write(b, &v->u.c.items[i], flags) < 0) { free(idx); return -1; }
     }
+    free(idx);
     return json_buf_putc(b, obj ? '}' : ']');
   }
   }
@@ -773,50 +794,3 @@ int json_write_canon_double(json_buf *b, double d)
   return json_buf_put(b, num, json_fmt_double(num, d));
 }
 
-static const json_value *sort_base; /* qsort has no context argument */
-
-static int cmp_key(const void *a, const void *b)
-{
-  const json_str *ka = &sort_base->u.c.keys[*(const size_t *)a];
-  const json_str *kb = &sort_base->u.c.keys[*(const size_t *)b];
-  return json_key_cmp(ka->s, ka->len, kb->s, kb->len);
-}
-
-int json_write_canonical(json_buf *b, const json_value *v)
-{
-  char num[40];
-  switch (v->kind) {
-  case JSON_NULL: return json_buf_put(b, "null", 4);
-  case JSON_FALSE: return json_buf_put(b, "false", 5);
-  case JSON_TRUE: return json_buf_put(b, "true", 4);
-  case JSON_INT: return json_buf_put(b, num, json_fmt_int(num, v->u.i));
-  case JSON_FLOAT: return json_write_canon_double(b, v->u.d);
-  case JSON_STRING: return json_write_string(b, v->u.str.s, v->u.str.len, 0);
-  case JSON_ARRAY:
-    json_buf_putc(b, '[');
-    for (size_t i = 0; i < v->u.c.n; i++) {
-      if (i) json_buf_putc(b, ',');
-      if (json_write_canonical(b, &v->u.c.items[i]) < 0) return -1;
-    }
-    return json_buf_putc(b, ']');
-  case JSON_OBJECT: {
-    size_t n = v->u.c.n;
-    size_t *idx = malloc((n ? n : 1) * sizeof *idx);
-    if (!idx) { b->oom = 1; return -1; }
-    for (size_t i = 0; i < n; i++) idx[i] = i;
-    sort_base = v;
-    qsort(idx, n, sizeof *idx, cmp_key);
-    json_buf_putc(b, '{');
-    for (size_t k = 0; k < n; k++) {
-      size_t i = idx[k];
-      if (k) json_buf_putc(b, ',');
-      json_write_string(b, v->u.c.keys[i].s, v->u.c.keys[i].len, 0);
-      json_buf_putc(b, ':');
-      if (json_write_canonical(b, &v->u.c.items[i]) < 0) { free(idx); return -1; }
-    }
-    free(idx);
-    return json_buf_putc(b, '}');
-  }
-  }
-  return -1;
-}

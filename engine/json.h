@@ -124,6 +124,7 @@ enum {
   JSON_PANDAS = 2,   /* floats with at most 10 decimals (pandas double_precision=10) */
   JSON_BYTES = 4,    /* strings: copy bytes that are not UTF-8 as they are (any Lua
                       * string round-trips through the store) and escape DEL */
+  JSON_CANONICAL = 8 /* json_write: the canonical form below (with flags 0 otherwise) */
 };
 
 /* Appends s[0..n) as a quoted JSON string. Bytes that are not valid UTF-8
@@ -142,15 +143,13 @@ int json_write(json_buf *b, const json_value *v, int flags);
  * otherwise copies it. Returns 0 or -1. */
 int json_write_text(json_buf *b, const char *s, size_t n, int flags);
 
-/* The canonical form of JSON (request bodies and response-cache keys): object
- * keys sorted bytewise, floats that hold an integer within int64 written as
+/* The canonical form of JSON (request bodies and response-cache keys;
+ * json_write with JSON_CANONICAL): object keys sorted bytewise, floats that hold an integer within int64 written as
  * integers, NaN and infinities as null, other floats as json_fmt_double,
  * strings as json_write_string with flags 0. Writing canonical text again
  * gives the same bytes. */
 /* Appends d in canonical form. Returns 0 or -1 on out of memory. */
 int json_write_canon_double(json_buf *b, double d);
-/* Appends v in canonical form. Returns 0 or -1 on out of memory. */
-int json_write_canonical(json_buf *b, const json_value *v);
 /* Compares a[0..an) and b[0..bn) bytewise, a shorter prefix first: the
  * order of canonical object keys. Returns <0, 0 or >0. */
 int json_key_cmp(const char *a, size_t an, const char *b, size_t bn);

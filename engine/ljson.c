@@ -297,6 +297,18 @@ void ljson_push_text(lua_State *L, const char *s, size_t n, int max_depth, const
 
 /* ---- the module ---- */
 
+/* encodes the value at 1 with o and returns the text */
+static int push_encoded(lua_State *L, const ljson_opts *o)
+{
+  lua_settop(L, 1);
+  json_buf *b = ljson_newbuf(L);
+  ljson_write(L, 1, b, o);
+  if (b->oom) return luaL_error(L, "%s: out of memory", o->api);
+  lua_pushlstring(L, b->p ? b->p : "", b->len);
+  json_buf_free(b);
+  return 1;
+}
+
 static int l_encode(lua_State *L)
 {
   ljson_opts o = ljson_store;
@@ -310,27 +322,14 @@ static int l_encode(lua_State *L)
       luaL_argcheck(L, d >= 0 && d <= 17, 2, "decimals must be 0..17");
       o.decimals = (int)d;
     }
-    lua_pop(L, 3);
   }
-  lua_settop(L, 1);
-  json_buf *b = ljson_newbuf(L);
-  ljson_write(L, 1, b, &o);
-  if (b->oom) return luaL_error(L, "json.encode: out of memory");
-  lua_pushlstring(L, b->p ? b->p : "", b->len);
-  json_buf_free(b);
-  return 1;
+  return push_encoded(L, &o);
 }
 
 static int l_canonical(lua_State *L)
 {
   luaL_checkany(L, 1);
-  lua_settop(L, 1);
-  json_buf *b = ljson_newbuf(L);
-  ljson_write(L, 1, b, &ljson_canonical);
-  if (b->oom) return luaL_error(L, "json.canonical: out of memory");
-  lua_pushlstring(L, b->p ? b->p : "", b->len);
-  json_buf_free(b);
-  return 1;
+  return push_encoded(L, &ljson_canonical);
 }
 
 static int l_decode(lua_State *L)

@@ -12,7 +12,7 @@ typedef struct {
   int flags;       /* JSON_ASCII, JSON_BYTES (json.h) for strings */
   int decimals;    /* >= 0: floats with at most this many decimals; -1: exact */
   int strict;      /* NaN and infinities as null (else the words NaN, Infinity) */
-  int canonical;   /* json_write_canonical's form; {} is an object, no column lists */
+  int canonical;   /* json.h's canonical form; {} is an object, no column lists */
   const char *api; /* prefix of error messages */
 } ljson_opts;
 
