@@ -22,6 +22,17 @@ function M.fail(msg, code)
   error({ msg = msg, code = code or 1 }, 0)
 end
 
+-- A failure to find what the user named (a run that matches nothing, an
+-- ambiguous id prefix, a store that is not there) is an input error: one
+-- line and exit 2; any other failure exits 1.
+function M.fail_lookup(msg)
+  if msg:find("no run matches '", 1, true) or msg:find("' is ambiguous: it matches ", 1, true)
+      or msg:find(": no run given", 1, true) or msg:find("no run store at '", 1, true) then
+    M.usage(msg)
+  end
+  M.fail(msg)
+end
+
 -- Checks that t[field] has Lua type ty (or is nil when optional); raises
 -- "api: field 'name' must be a ty, got tz" naming the caller's API.
 function M.check_field(api, t, field, ty, optional)

@@ -80,6 +80,9 @@ h.case("usage and input errors: one line, exit 2, no traceback", function()
     { "cache bogus", "unknown command 'bogus'" },
     { "tokens --encoding nope", "unknown encoding 'nope'" },
     { "run", "'run' needs a script" },
+    { "runs show nosuch", "runs: no run store at" },
+    { "report nosuch", "report: no run store at" },
+    { "tokens nofile.txt", "tokens: cannot open nofile.txt" },
     { "--concurrency x s.lua", "--concurrency needs a positive integer" },
     { "nofile.lua", "cannot open 'nofile.lua'" },
   }

@@ -169,7 +169,7 @@ h.case("push into an existing experiment, basic auth, errors", function()
   h.eq(c, 1, "bad url")
   h.eq(e, "evalua: runs push: the MLflow URL must start with http:// or https:// (--mlflow URL or MLFLOW_TRACKING_URI)\n", "message")
   c, _, e = h.evalua({ "--store", db, "runs", "push", "nope", "--mlflow", url })
-  h.eq(c, 1, "unknown run")
+  h.eq(c, 2, "unknown run")
   h.eq(e, "evalua: runs push: no run matches 'nope' in " .. db .. "\n", "message")
 end)
 

@@ -19,7 +19,7 @@ examples:
 -- Loads a run and its results table through the store's reading API.
 local function load(tracking, ref)
   local run, err = tracking.get_run(ref)
-  if not run then util.fail("report: " .. tostring(err)) end
+  if not run then util.fail_lookup("report: " .. tostring(err)) end
   local has = false
   for _, name in ipairs(run.tables or {}) do
     if name == "eval_results_table" then has = true end

@@ -112,7 +112,7 @@ local function need_store()
   local t = tracking()
   local f = io.open(t.store_path(), "rb")
   if not f then
-    util.fail(string.format("runs: no run store at '%s' (give --store PATH or set EVALUA_STORE)", t.store_path()))
+    util.usage(string.format("runs: no run store at '%s' (give --store PATH or set EVALUA_STORE)", t.store_path()))
   end
   f:close()
 end
@@ -120,7 +120,7 @@ end
 local function get(ref, cmd)
   need_store()
   local r, err = tracking().get_run(ref)
-  if not r then util.fail("runs " .. cmd .. ": " .. err) end
+  if not r then util.fail_lookup("runs " .. cmd .. ": " .. err) end
   return r
 end
 
@@ -395,7 +395,7 @@ function M.compare(refs, opts)
     if not min_effect then util.usage("runs compare: --min-effect needs a number") end
   end
   local cmp, err = stats.compare(refs, { resamples = B, seed = seed, table = opts.table })
-  if not cmp then util.fail("runs compare: " .. err) end
+  if not cmp then util.fail_lookup("runs compare: " .. err) end
   if opts.json then
     emit(tracking().json_encode(cmp, { strict = true }) .. "\n")
   else
@@ -424,7 +424,7 @@ function M.delete(refs)
   local ids = {}
   for i, ref in ipairs(refs) do
     local id, err = t.resolve(ref)
-    if not id then util.fail("runs delete: " .. err) end
+    if not id then util.fail_lookup("runs delete: " .. err) end
     ids[i] = id
   end
   for _, id in ipairs(ids) do
@@ -444,7 +444,7 @@ function M.push(ref, opts)
   end
   need_store()
   local res, err = require("evalua.mlflow").push(ref, { url = url, experiment = opts.experiment })
-  if not res then util.fail("runs " .. err) end
+  if not res then util.fail_lookup("runs " .. err) end
   local r = tracking().get_run(ref)
   print(string.format("pushed run %s (%s) to %s as MLflow run %s in experiment %s, %d artifact(s)",
     r.info.name, r.info.id:sub(1, 12), url, res.run_id, tostring(res.experiment_id), res.artifacts))

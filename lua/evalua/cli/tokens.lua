@@ -39,7 +39,7 @@ function M.main(args)
   if path and path ~= "-" then
     local err
     f, err = io.open(path, "rb")
-    if not f then util.fail("tokens: cannot open " .. tostring(err)) end
+    if not f then util.usage("tokens: cannot open " .. tostring(err)) end
   end
   local total, batch, n = 0, {}, 0
   local out = io.stdout
