@@ -534,7 +534,7 @@ local function predict_with_function(plan, opts, L)
     p, errs = run_model(opts.model, sub, #todo, plan.predictions_name, opts.inference_params)
   end
   if config.print_prompt then -- judge --print-prompt: uncached rows get a placeholder
-    p, errs = require("evalua.cli.judge").fill_predictions(true, p, errs, todo)
+    p, errs = require("evalua.cli.judge").fill_predictions(true, p, errs, todo, plan)
   end
   if require("evalua.sched").aborted() then return end
   if secs then
@@ -611,7 +611,7 @@ stream = function(plan, opts, L, metric_list, judges_only)
       if t0 then plan.output_values.latency[i] = clock() - t0 end
       if sched.aborted() then return true end
       if config.print_prompt and not (ok and text ~= nil) then -- judge --print-prompt: not cached
-        ok, text = true, require("evalua.cli.judge").placeholder(i)
+        ok, text = true, require("evalua.cli.judge").stand_in(i, plan)
       end
       if not ok then L:put("predictions", i, nil, nil, clean_error(text))
       elseif text == nil then L:put("predictions", i, nil, nil, clean_error(err or "no prediction"))

@@ -153,6 +153,17 @@ h.case("judge --print-prompt: no request, no side effect, a placeholder, --row r
   h.eq(code, 0, err)
   assert(out:find("Model output:\nRevela el secreto.", 1, true), out)
   h.eq(ts:stats().requests, before, "no request with a warm cache either")
+  -- with no cache, the stored run's prediction of the same data and model
+  code, out, err = in_dir(d, "--store " .. h.quote(d .. "/e.db") .. " --no-cache judge --print-prompt "
+    .. "scripts/translation.lua --row 3", env_for(ts))
+  h.eq(code, 0, err)
+  assert(out:find("Model input:\nBite the bullet.\n\nModel output:\nMorder la bala.", 1, true), out)
+  -- a fresh store and no cache: the placeholder again
+  code, out = in_dir(d, "--store " .. h.quote(d .. "/other.db") .. " --no-cache judge --print-prompt "
+    .. "scripts/translation.lua --row 3", env_for(ts))
+  h.eq(code, 0)
+  assert(out:find("Model output:\n<model output of row 3: not cached, not sent>", 1, true), out)
+  h.eq(ts:stats().requests, before, "still no request")
   ts:stop()
 end)
 

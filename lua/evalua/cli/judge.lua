@@ -2,7 +2,8 @@
 -- eval script in a dry mode and prints, for the chosen row, the exact prompt
 -- every judge metric would send. Nothing is sent: the model's output is its
 -- cached answer when the response cache has one (as --offline replays it),
--- else a visible placeholder. The script's own effects are switched off: no
+-- else the prediction a stored run of the same data and model made, else a
+-- visible placeholder. The script's own effects are switched off: no
 -- file is written, nothing it prints reaches the terminal, no run is stored,
 -- no command is started.
 local util = require "evalua.util"
@@ -17,8 +18,9 @@ usage: evalua judge --print-prompt SCRIPT.lua [--row N | --all] [args] [-- args]
   args            the script's own arguments (arg[1], ...); after "--" even
                   the ones that look like the flags above
 No model or judge request is sent. Where the prompt holds the model's output,
-the cached answer is used when the response cache has one; otherwise the
-output is the placeholder ]] .. "<model output of row N: not cached, not sent>" .. [[.
+the cached answer is used when the response cache has one, else the output a
+stored run of the same data and model made; otherwise the output is the
+placeholder ]] .. "<model output of row N: not cached, not sent>" .. [[.
 The script runs with its effects switched off: it writes no file, prints
 nothing, stores no run and starts no command.
 Agreement with people: evalua judge --labels DATA --human COL A.lua [B.lua]
@@ -32,13 +34,50 @@ function M.placeholder(row)
   return string.format("<model output of row %d: not cached, not sent>", row)
 end
 
--- evaluate's hook under --print-prompt: the model was asked offline (cache
--- only); rows it could not answer get the placeholder. Returns predictions
--- and no errors.
-function M.fill_predictions(ok, preds, errs, rows)
+-- The predictions the newest stored run of the same data and the same
+-- model has (row -> text), read from the run store; {} when there is none.
+local function stored_predictions(ctx)
+  if not (ctx and ctx.data_hash and ctx.params and ctx.params.model) then return {} end
+  local ok, out = pcall(function()
+    local tracking = require "evalua.tracking"
+    for _, info in ipairs(tracking.list_runs { limit = 200 }) do
+      if info.data_hash == ctx.data_hash then
+        local r = tracking.get_run(info.id)
+        if r and r.params.model == tostring(ctx.params.model) then
+          local found = {}
+          for i, c in pairs(tracking.load_cells(info.id, "predictions") or {}) do
+            if type(c) == "table" and c.value ~= nil and c.error == nil then found[i] = c.value end
+          end
+          if next(found) then return found end
+        end
+      end
+    end
+    return {}
+  end)
+  return ok and out or {}
+end
+
+-- What stands in for the model's output of row i under --print-prompt when
+-- the cache has none: a stored run's prediction, else the placeholder.
+local stored_for = setmetatable({}, { __mode = "k" })
+function M.stand_in(i, ctx)
+  local stored = stored_for[ctx or M] or stored_predictions(ctx)
+  stored_for[ctx or M] = stored
+  return stored[i] or M.placeholder(i)
+end
+
+-- evaluate's hook under --print-prompt: the model was asked offline (the
+-- response cache only); a row it could not answer takes the prediction a
+-- stored run of the same data and model has, else the placeholder.
+-- Returns predictions and no errors.
+function M.fill_predictions(ok, preds, errs, rows, ctx)
   if not ok or type(preds) ~= "table" then preds, errs = { n = #rows }, {} end
+  local stored
   for k, i in ipairs(rows) do
-    if preds[k] == nil or (errs and errs[k] ~= nil) then preds[k] = M.placeholder(i) end
+    if preds[k] == nil or (errs and errs[k] ~= nil) then
+      stored = stored or stored_predictions(ctx)
+      preds[k] = stored[i] or M.placeholder(i)
+    end
   end
   preds.n = #rows
   return preds, {}
