@@ -11,6 +11,7 @@ local metrics = require "evalua.metrics"
 local compute = require "evalua.metrics.compute"
 local config = require "evalua.config"
 local ledger = require "evalua.ledger"
+local util = require "evalua.util"
 
 local M = {}
 
@@ -452,6 +453,9 @@ local function bind(opts)
     plan.by_name[m.name] = m
   end
   plan.all = all
+  local bad_mapping = util.check_col_mapping(col_mapping, data:columns(), all, evaluator_config,
+    { predictions = true, targets = true, metrics = true, [predictions_name or 0] = true, [targets_name or 0] = true })
+  if bad_mapping then fail("%s", bad_mapping) end
 
   if opts.model == nil then
     if predictions_name == nil then

@@ -33,6 +33,26 @@ function M.fail_lookup(msg)
   M.fail(msg)
 end
 
+-- evaluate's col_mapping: a value naming something that does not exist (no
+-- data column, no metric, no evaluator_config key, none of the names in
+-- also) is an error, so that a typo fails at once instead of being ignored.
+-- Returns the message for the first such value, or nil.
+function M.check_col_mapping(col_mapping, columns, metric_list, evaluator_config, also)
+  local known = {}
+  for _, c in ipairs(columns) do known[c] = true end
+  for _, m in ipairs(metric_list) do known[m.name] = true; known[m.key] = true end
+  local keys = {}
+  for k in pairs(col_mapping) do keys[#keys + 1] = tostring(k) end
+  table.sort(keys)
+  for _, k in ipairs(keys) do
+    local v = col_mapping[k]
+    if type(v) == "string" and not (known[v] or also[v] or evaluator_config[v] ~= nil or v == "latency") then
+      return string.format("col_mapping: %s = '%s' names no column (columns: %s)", k, v, table.concat(columns, ", "))
+    end
+  end
+  return nil
+end
+
 -- Checks that t[field] has Lua type ty (or is nil when optional); raises
 -- "api: field 'name' must be a ty, got tz" naming the caller's API.
 function M.check_field(api, t, field, ty, optional)

@@ -128,4 +128,19 @@ h.case("every evalua.metrics.BUILTIN name is callable and computes", function()
   h.eq(metrics.ndcg_at_k{ k = 4 }.name, "ndcg_at_4")
 end)
 
+h.case("col_mapping naming no column is an error", function()
+  local data = evalua.table.from({ q = { "a" }, p = { "x" } }, { columns = { "q", "p" } })
+  local judge_like = metrics.make_metric{ name = "uses_inputs", eval_fn = function(predictions, inputs)
+    return { scores = { n = predictions.n, 1 } } end }
+  h.raises("evaluate: col_mapping: inputs = 'nope' names no column (columns: q, p)", evalua.evaluate,
+    { data = data, predictions = "p", extra_metrics = { metrics.token_count() },
+      evaluator_config = { col_mapping = { inputs = "nope" } } })
+  -- a column, another metric's result, or an evaluator_config key are fine
+  local r = evalua.evaluate{ data = data, predictions = "p", extra_metrics = { judge_like },
+    evaluator_config = { col_mapping = { inputs = "q" } } }
+  h.eq(r.tables.eval_results_table:column("uses_inputs/score")[1], 1)
+  evalua.evaluate{ data = data, predictions = "p", extra_metrics = { metrics.token_count() },
+    evaluator_config = { col_mapping = { context = "k" }, k = "a constant" } }
+end)
+
 h.done()
