@@ -530,6 +530,10 @@ local function rows_html(run, max_rows)
       if v ~= nil then
         chips[#chips + 1] = string.format('<span class="chip%s" title="%s">%s <b>%s</b></span>',
           m.just and score_class(v, gib) or "", esc(m.name), esc(m.label), esc(text_of(v)))
+      elseif m.just and type(col(m.just)[i]) == "string" and col(m.just)[i]:match("^failed") then
+        -- a judge that gave no score: its failure shows on the row's line
+        chips[#chips + 1] = string.format('<span class="chip down" title="%s">%s <b>failed</b></span>',
+          esc(col(m.just)[i]), esc(m.label))
       end
       if m.just then
         judges[#judges + 1] = string.format('<div class="judge"><div class="jh">%s <span class="score%s">%s</span></div><div class="full">%s</div></div>',

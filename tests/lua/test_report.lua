@@ -257,6 +257,18 @@ h.case("judge prompts: stored with the run, in runs show in full, in the report"
   assert(s:find("politeness/v1: function</div>", 1, true), "judges by name")
 end)
 
+h.case("a judge that failed on a row shows on the row's line", function()
+  local r = { info = { id = "f", name = "f" }, params = {}, metrics = {}, greater_is_better = {},
+    table = { names = { "inputs", "outputs", "j/v1/score", "j/v1/justification" }, n_rows = 2, columns = {
+      inputs = { n = 2, "q1", "q2" }, outputs = { n = 2, "a1", "a2" }, ["j/v1/score"] = { n = 2, 4 },
+      ["j/v1/justification"] = { n = 2, "fine", "failed: could not read a score; raw answer: maybe" } } } }
+  local s = report.run(r, { plots = false })
+  local r2 = assert(between(s, '<tbody id="rows-r2"', "</tbody>"))
+  assert(r2:find('<span class="chip down" title="failed: could not read a score; raw answer: maybe">j <b>failed</b></span>', 1, true), r2)
+  assert(r2:find('<span class="score">—</span></div><div class="full">failed: could not read a score', 1, true), r2)
+  assert(not between(s, '<tbody id="rows-r1"', "</tbody>"):find("failed", 1, true))
+end)
+
 h.case("parameters by name and accounting per model", function()
   h.eq(report.param_text("model", "gpt-3.5-turbo:7955b69a299d97d4"), "gpt-3.5-turbo")
   h.eq(report.param_text("model", "openai:/gpt-4o"), "openai:/gpt-4o")
