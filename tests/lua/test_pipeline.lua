@@ -109,6 +109,17 @@ h.case("a 401 stops the run within one round, FAILED, names the variable", funct
   assert(list:find("FAILED", 1, true), list)
 end)
 
+h.case("a missing key stops the run before any request, naming the variable", function()
+  -- no OPENAI_BASE_URL: the real service, which needs a key; nothing is sent
+  local db = d .. "/nokey.db"
+  local code, out, err = run({ "--quiet", "--no-cache", "--store", db }, { OPENAI_API_KEY = "", NROWS = "50" })
+  assert(code ~= 0, "a run with no key must not exit 0: " .. out)
+  assert(err:find("OPENAI_API_KEY is not set", 1, true), err)
+  assert(err:find("the run was stopped", 1, true), err)
+  local _, list = h.evalua({ "--store", db, "runs", "list" })
+  assert(list:find("FAILED", 1, true), list)
+end)
+
 h.case("every row failing: FAILED run, exit 3", function()
   local db = d .. "/down.db"
   local code, out, err = run({ "--quiet", "--no-cache", "--store", db, "--concurrency", "4" },
@@ -315,15 +326,26 @@ local function once()
     data = evalua.table.from({ inputs = inputs }), extra_metrics = { evalua.metrics.genai.make_genai_metric{
       name = "q", definition = "d", grading_prompt = "g", model = "openai:/gpt-4" } } }
 end
+local function sockets()
+  local p = io.popen("ls -l /proc/" .. require("evalua.core").pid() .. "/fd")
+  local n = select(2, p:read("a"):gsub("socket:", ""))
+  p:close()
+  return n
+end
+require("evalua.http").configure{} -- the engine (curl's own wake-up socket pair)
+local s0 = sockets()
 once() -- opens the store and the cache
-local before = fds()
+local before, s1 = fds(), sockets()
 once()
-print("FDS " .. before .. " " .. fds())
+print("FDS " .. before .. " " .. fds() .. " SOCKETS " .. s0 .. " " .. s1 .. " " .. sockets())
 ]])
   local code, out, err = h.evalua({ "--quiet", "--no-cache", "--store", d .. "/fds.db", "--concurrency", "64", s }, env(ts))
   h.eq(code, 0, err)
   local before, after = out:match("FDS (%d+) (%d+)")
   h.eq(tonumber(after), tonumber(before), "open descriptors after evaluate")
+  local s0, s1, s2 = out:match("SOCKETS (%d+) (%d+) (%d+)")
+  h.eq(s1, s0, "sockets after the first evaluate")
+  h.eq(s2, s0, "sockets after the second evaluate")
   assert(ts:stats().connections_open <= 1, "server still sees open connections: " .. ts:stats().connections_open)
 end)
 
