@@ -819,7 +819,9 @@ function M._run(opts, plan, run, results)
   plan.task_limit = config.concurrency or 32
 
   -- predict + the streamed judges
-  stream(plan, opts, L, plan.stream)
+  local sok, serr = pcall(stream, plan, opts, L, plan.stream)
+  L:flush() -- what was answered is kept, whatever happened
+  if not sok then error(serr, 0) end
   local stopped = sched.aborted()
   if stopped then
     sched.clear_abort()
@@ -850,7 +852,9 @@ function M._run(opts, plan, run, results)
   for _, m in ipairs(plan.stream) do
     computed[m.name] = { scores = L:values(m.key), justifications = L:notes(m.key), extras = L:extras(m.key) }
   end
-  score_after(plan, opts, L, computed, results)
+  local aok, aerr = pcall(score_after, plan, opts, L, computed, results)
+  L:flush()
+  if not aok then error(aerr, 0) end
   stopped = sched.aborted()
   if stopped then
     sched.clear_abort()
