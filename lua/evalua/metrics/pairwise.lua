@@ -193,7 +193,9 @@ function M.make_pairwise_metric(t)
 
   local function one(a, b, inputs, ctx, row_index)
     local prompt = M.render_prompt(spec, { input = spec.include_input and inputs or nil, a = a, b = b, context = ctx })
-    local text, err = genai._ask(spec, model, prompt, row_index, nil, schema)
+    -- only a verdict that parses is cached (a failed one is asked again next run)
+    local text, err = genai._ask(spec, model, prompt, row_index, nil, schema,
+      function(answer) return M.parse_answer(answer) ~= nil end)
     if text == nil then return nil, err end
     return M.parse_answer(text)
   end
