@@ -22,6 +22,7 @@
 /* Token rows per forward pass (a batch stops growing past it): bounds the
  * work buffers, 7,680 floats a row at roberta-base size (120 MB here). */
 #define ROBERTA_BATCH_ROWS 4096
+#define HUGE_ALIGN ((size_t)2 << 20)
 
 typedef struct {
   const float *qkv_w; /* [3H, H]: query, key, value rows (owned copy) */
@@ -193,9 +194,39 @@ static float *own(roberta_model *m, size_t n)
     m->owned = o;
     m->capowned = c;
   }
-  float *p = malloc(n * sizeof *p + 1);
+  float *p = NULL;
+  size_t bytes = n * sizeof *p + 1;
+  if (bytes >= HUGE_ALIGN) {
+    /* weight matrices: 2 MB aligned and backed by transparent huge pages
+     * where the kernel allows, so OpenBLAS's packing of them (every sgemm
+     * call re-reads the whole matrix) does not miss the TLB on every row */
+    void *q = NULL;
+    bytes = (bytes + HUGE_ALIGN - 1) & ~(size_t)(HUGE_ALIGN - 1);
+    if (posix_memalign(&q, HUGE_ALIGN, bytes) != 0) q = NULL;
+#ifdef MADV_HUGEPAGE
+    if (q) madvise(q, bytes, MADV_HUGEPAGE);
+#endif
+    p = q;
+  } else {
+    p = malloc(bytes);
+  }
   if (p) m->owned[m->nowned++] = p;
   return p;
+}
+
+/* A 2-D F32 weight used by sgemm: copied out of the file mapping into
+ * huge-page memory (see own); the mapped pages are then dropped. */
+static const float *owned_matrix(roberta_model *m, const float *src, size_t count)
+{
+  if (!src) return NULL;
+  int mapped = (const unsigned char *)src >= m->map && (const unsigned char *)src < m->map + m->map_len;
+  if (!mapped) return src;   /* already converted from F16/BF16 into own memory */
+  float *dst = own(m, count);
+  if (!dst) return NULL;
+  memcpy(dst, src, count * sizeof *dst);
+  uintptr_t a = ((uintptr_t)src + 4095) & ~(uintptr_t)4095, e = ((uintptr_t)(src + count)) & ~(uintptr_t)4095;
+  if (e > a) madvise((void *)a, e - a, MADV_DONTNEED);
+  return dst;
 }
 
 static float half_to_float(uint16_t h)
@@ -367,6 +398,7 @@ static int load_weights(roberta_model *m, char *err, size_t errlen)
     w->qkv_w = qkv;
     w->qkv_b = qkvb;
     T(w->ao_w, LN("attention.output.dense.weight"), H, H);
+    w->ao_w = owned_matrix(m, w->ao_w, (size_t)H * H);
     T(w->ao_b, LN("attention.output.dense.bias"), H, 0);
     LN("attention.output.LayerNorm");
     char pre[256];
@@ -374,8 +406,14 @@ static int load_weights(roberta_model *m, char *err, size_t errlen)
     if (!(w->ln1_g = ln_tensor(m, pre, 1, H, err, errlen))) return -1;
     if (!(w->ln1_b = ln_tensor(m, pre, 0, H, err, errlen))) return -1;
     T(w->in_w, LN("intermediate.dense.weight"), FF, H);
+    w->in_w = owned_matrix(m, w->in_w, (size_t)FF * H);
     T(w->in_b, LN("intermediate.dense.bias"), FF, 0);
     T(w->out_w, LN("output.dense.weight"), H, FF);
+    w->out_w = owned_matrix(m, w->out_w, (size_t)H * FF);
+    if (!w->ao_w || !w->in_w || !w->out_w) {
+      snprintf(err, errlen, "roberta: out of memory");
+      return -1;
+    }
     T(w->out_b, LN("output.dense.bias"), H, 0);
     LN("output.LayerNorm");
     snprintf(pre, sizeof pre, "%s", name);
@@ -531,13 +569,33 @@ static void layer_norm(float *x, size_t rows, int H, const float *g, const float
   }
 }
 
+/* y[rows, out] = x[rows, in] * W[out, in]^T (the bias is added by the
+ * caller's next pass over y, fused with what that pass does anyway) */
+static void matmul_t(const float *x, size_t rows, int in, const float *W, int out, float *y)
+{
+  cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)rows, out, in, 1.0f, x, in, W, in,
+              0.0f, y, out);
+}
+
 /* y[rows, out] = x[rows, in] * W[out, in]^T + b */
 static void linear(const float *x, size_t rows, int in, const float *W, const float *b, int out,
                    float *y)
 {
-  for (size_t r = 0; r < rows; r++) memcpy(y + r * (size_t)out, b, sizeof *y * (size_t)out);
-  cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)rows, out, in, 1.0f, x, in, W, in,
-              1.0f, y, out);
+  matmul_t(x, rows, in, W, out, y);
+  for (size_t r = 0; r < rows; r++) {
+    float *yr = y + r * (size_t)out;
+    for (int k = 0; k < out; k++) yr[k] += b[k];
+  }
+}
+
+/* x += y + b, row by row (the residual of a sublayer and its output bias) */
+static void add_bias_residual(float *x, const float *y, const float *b, size_t rows, int H)
+{
+  for (size_t r = 0; r < rows; r++) {
+    float *xr = x + r * (size_t)H;
+    const float *yr = y + r * (size_t)H;
+    for (int k = 0; k < H; k++) xr[k] += yr[k] + b[k];
+  }
 }
 
 static float act_fn(int act, float x)
@@ -548,6 +606,15 @@ static float act_fn(int act, float x)
     return (float)(0.5 * x * (1.0 + tanh(u)));
   }
   return x > 0 ? x : 0;
+}
+
+/* y = act(y + b) over rows x n, the feed-forward's first bias and activation in one pass */
+static void bias_act(float *y, const float *b, size_t rows, int n, int act)
+{
+  for (size_t r = 0; r < rows; r++) {
+    float *yr = y + r * (size_t)n;
+    for (int k = 0; k < n; k++) yr[k] = act_fn(act, yr[k] + b[k]);
+  }
 }
 
 typedef struct {
@@ -571,7 +638,7 @@ static int bufs_need(bufs *b, size_t rows, const roberta_config *c)
   b->CTX = malloc(rows * H * sizeof(float));
   b->T = malloc(rows * H * sizeof(float));
   b->FFB = malloc(rows * (size_t)c->intermediate * sizeof(float));
-  b->S = malloc((size_t)ROBERTA_MAX_TOKENS * ROBERTA_MAX_TOKENS * sizeof(float));
+  b->S = malloc((size_t)ROBERTA_MAX_TOKENS * (ROBERTA_MAX_TOKENS + 1) * sizeof(float));
   if (!b->X || !b->QKV || !b->CTX || !b->T || !b->FFB || !b->S) {
     bufs_free(b);
     return -1;
@@ -607,28 +674,34 @@ static void forward(const roberta_model *m, const int32_t *ids, const int *start
         const float *Q = base + h * D, *K = base + H + h * D, *V = base + 2 * H + h * D;
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n, n, D, scale, Q, 3 * H, K, 3 * H,
                     0.0f, b->S, n);
+        /* softmax fused with the value product: exp(s - max) in place and
+         * the row sums; the 1/sum scaling is applied to the D outputs of a
+         * row instead of its n probabilities */
+        float *inv = b->S + (size_t)n * n;
         for (int i = 0; i < n; i++) {
           float *srow = b->S + (size_t)i * n, mx = srow[0];
           for (int j = 1; j < n; j++) if (srow[j] > mx) mx = srow[j];
-          double sum = 0;
+          float sum = 0;
           for (int j = 0; j < n; j++) {
             srow[j] = expf(srow[j] - mx);
             sum += srow[j];
           }
-          float inv = (float)(1.0 / sum);
-          for (int j = 0; j < n; j++) srow[j] *= inv;
+          inv[i] = 1.0f / sum;
         }
+        float *out = b->CTX + (size_t)start[t] * H + h * D;
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, D, n, 1.0f, b->S, n, V, 3 * H,
-                    0.0f, b->CTX + (size_t)start[t] * H + h * D, H);
+                    0.0f, out, H);
+        for (int i = 0; i < n; i++)
+          for (int d = 0; d < D; d++) out[(size_t)i * H + d] *= inv[i];
       }
     }
-    linear(b->CTX, rows, H, w->ao_w, w->ao_b, H, b->T);
-    for (size_t k = 0; k < rows * (size_t)H; k++) b->X[k] += b->T[k];
+    matmul_t(b->CTX, rows, H, w->ao_w, H, b->T);
+    add_bias_residual(b->X, b->T, w->ao_b, rows, H);
     layer_norm(b->X, rows, H, w->ln1_g, w->ln1_b, c->eps);
-    linear(b->X, rows, H, w->in_w, w->in_b, FF, b->FFB);
-    for (size_t k = 0; k < rows * (size_t)FF; k++) b->FFB[k] = act_fn(c->act, b->FFB[k]);
-    linear(b->FFB, rows, FF, w->out_w, w->out_b, H, b->T);
-    for (size_t k = 0; k < rows * (size_t)H; k++) b->X[k] += b->T[k];
+    matmul_t(b->X, rows, H, w->in_w, FF, b->FFB);
+    bias_act(b->FFB, w->in_b, rows, FF, c->act);
+    matmul_t(b->FFB, rows, FF, w->out_w, H, b->T);
+    add_bias_residual(b->X, b->T, w->out_b, rows, H);
     layer_norm(b->X, rows, H, w->ln2_g, w->ln2_b, c->eps);
   }
   /* head on <s>: dense + tanh, out_proj */
@@ -646,6 +719,18 @@ static void forward(const roberta_model *m, const int32_t *ids, const int *start
   }
 }
 
+typedef struct {
+  int len;
+  size_t idx;   /* position in the window */
+} by_len;
+
+static int cmp_len(const void *a, const void *b)
+{
+  const by_len *x = a, *y = b;
+  if (x->len != y->len) return x->len < y->len ? -1 : 1;
+  return x->idx < y->idx ? -1 : x->idx > y->idx;
+}
+
 int roberta_score_logits(roberta_model *m, const char *const *texts, const size_t *lens,
                          size_t n, int batch, double *probs, double *logits, char *err,
                          size_t errlen)
@@ -654,39 +739,56 @@ int roberta_score_logits(roberta_model *m, const char *const *texts, const size_
   if (batch < 1) batch = 1;
   if (batch > 256) batch = 256;
   int cap = c->max_tokens;
+  /* texts are tokenized a window at a time and batched by length within it:
+   * similar lengths fill the token budget of a batch evenly */
+  size_t win = (size_t)batch * 16 < 256 ? 256 : (size_t)batch * 16;
+  int32_t *wids = malloc(sizeof *wids * (size_t)cap * win);
+  by_len *order = malloc(sizeof *order * win);
   int32_t *ids = malloc(sizeof *ids * (size_t)cap * (size_t)batch);
   int *start = malloc(sizeof *start * (size_t)batch), *tl = malloc(sizeof *tl * (size_t)batch);
+  size_t *who = malloc(sizeof *who * (size_t)batch);
   double *lg = malloc(sizeof *lg * (size_t)batch * (size_t)c->num_labels);
   bufs b = {0};
   int rc = -1;
-  if (!ids || !start || !tl || !lg) goto oom;
-  size_t i0 = 0;
-  while (i0 < n) {
-    /* up to `batch` texts, and no more than ROBERTA_BATCH_ROWS tokens unless
-     * a single text is longer: the work buffers grow with the token count */
-    int nt = 0;
-    size_t rows = 0;
-    while (i0 + (size_t)nt < n && nt < batch) {
-      int k = roberta_tokenize(m, texts[i0 + nt], lens[i0 + nt], ids + rows, cap);
+  if (!wids || !order || !ids || !start || !tl || !who || !lg) goto oom;
+  for (size_t w0 = 0; w0 < n; w0 += win) {
+    size_t wn = n - w0 < win ? n - w0 : win;
+    for (size_t i = 0; i < wn; i++) {
+      int k = roberta_tokenize(m, texts[w0 + i], lens[w0 + i], wids + i * (size_t)cap, cap);
       if (k < 0) goto oom;
-      if (nt > 0 && rows + (size_t)k > ROBERTA_BATCH_ROWS) break;
-      start[nt] = (int)rows;
-      tl[nt] = k;
-      rows += (size_t)k;
-      nt++;
+      order[i].len = k;
+      order[i].idx = i;
     }
-    if (bufs_need(&b, rows, c)) goto oom;
-    forward(m, ids, start, tl, nt, rows, &b, lg);
-    for (int t = 0; t < nt; t++) {
-      const double *z = lg + (size_t)t * c->num_labels;
-      double mx = z[0], sum = 0;
-      for (int j = 1; j < c->num_labels; j++) if (z[j] > mx) mx = z[j];
-      for (int j = 0; j < c->num_labels; j++) sum += exp(z[j] - mx);
-      probs[i0 + t] = exp(z[c->hate_label] - mx) / sum;
-      if (logits)
-        memcpy(logits + (i0 + t) * (size_t)c->num_labels, z, sizeof *z * (size_t)c->num_labels);
+    qsort(order, wn, sizeof *order, cmp_len);
+    size_t i0 = 0;
+    while (i0 < wn) {
+      /* up to `batch` texts, and no more than ROBERTA_BATCH_ROWS tokens unless
+       * a single text is longer: the work buffers grow with the token count */
+      int nt = 0;
+      size_t rows = 0;
+      while (i0 + (size_t)nt < wn && nt < batch) {
+        const by_len *o = &order[i0 + (size_t)nt];
+        if (nt > 0 && rows + (size_t)o->len > ROBERTA_BATCH_ROWS) break;
+        memcpy(ids + rows, wids + o->idx * (size_t)cap, sizeof *ids * (size_t)o->len);
+        start[nt] = (int)rows;
+        tl[nt] = o->len;
+        who[nt] = w0 + o->idx;
+        rows += (size_t)o->len;
+        nt++;
+      }
+      if (bufs_need(&b, rows, c)) goto oom;
+      forward(m, ids, start, tl, nt, rows, &b, lg);
+      for (int t = 0; t < nt; t++) {
+        const double *z = lg + (size_t)t * c->num_labels;
+        double mx = z[0], sum = 0;
+        for (int j = 1; j < c->num_labels; j++) if (z[j] > mx) mx = z[j];
+        for (int j = 0; j < c->num_labels; j++) sum += exp(z[j] - mx);
+        probs[who[t]] = exp(z[c->hate_label] - mx) / sum;
+        if (logits)
+          memcpy(logits + who[t] * (size_t)c->num_labels, z, sizeof *z * (size_t)c->num_labels);
+      }
+      i0 += (size_t)nt;
     }
-    i0 += (size_t)nt;
   }
   rc = 0;
   goto done;
@@ -694,7 +796,7 @@ oom:
   snprintf(err, errlen, "roberta: out of memory scoring %zu texts", n);
 done:
   bufs_free(&b);
-  free(ids), free(start), free(tl), free(lg);
+  free(wids), free(order), free(ids), free(start), free(tl), free(who), free(lg);
   return rc;
 }
 

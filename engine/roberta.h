@@ -7,9 +7,11 @@
  * does with truncation=True. The encoder (embeddings with RoBERTa's position
  * offset, L x (self-attention, GELU feed-forward, post-LayerNorm)), the
  * classification head (dense + tanh on <s>, out_proj) and the softmax run in
- * float32 with cblas_sgemm (OpenBLAS). Texts of a batch are packed one after
+ * float32 with cblas_sgemm (OpenBLAS). Texts are tokenized a window at a
+ * time and batched by length; the texts of a batch are packed one after
  * another (no padding rows): each attends only to its own tokens, which is
- * what padding plus an attention mask computes. */
+ * what padding plus an attention mask computes. Weight matrices are copied
+ * into 2 MB-aligned memory marked for transparent huge pages. */
 #ifndef EVALUA_ROBERTA_H
 #define EVALUA_ROBERTA_H
 #include <stddef.h>
