@@ -19,15 +19,15 @@ if [ -z "$dir" ]; then
   "$py" tests/roberta_ref.py "$tmp/m" --big
   dir=$tmp/m/f32
 fi
-"$py" -c 'import torch; print("torch", torch.__version__, "| BLAS:", [l.strip() for l in torch.__config__.show().splitlines() if "BLAS" in l or "MKL" in l][:3])'
+"$py" -c 'import torch; print("torch", torch.__version__, "BLAS_INFO=" + torch.__config__.show().split("BLAS_INFO=")[1].split(",")[0])'
 echo "machine: $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg)"
-for spec in "20 64 1,8,32" "256 16 1,8"; do
-  set -- $spec
-  for threads in 1 2; do
+# SPECS="TOKENS TEXTS BATCHES;..." (default below), THREADS="1 2"
+echo "${SPECS:-20 64 1,8,32;256 16 1,8}" | tr ';' '\n' | while read -r ntok count batches; do
+  for threads in ${THREADS:-1 2}; do
     pin=""; [ "$threads" = 1 ] && pin="taskset -c 0"
-    ROBERTA_DIR=$dir ROBERTA_THREADS=$threads ROBERTA_TOKENS=$1 ROBERTA_TEXTS=$2 ROBERTA_BATCHES=$3 \
-      ROBERTA_IDS=$tmp/ids.json $pin "$build/evalua" "$here/roberta_speed.lua"
-    $pin "$py" "$here/roberta_torch.py" "$dir" "$tmp/ids.json" "$threads" "$3"
+    ROBERTA_DIR=$dir ROBERTA_THREADS=$threads ROBERTA_TOKENS=$ntok ROBERTA_TEXTS=$count \
+      ROBERTA_BATCHES=$batches ROBERTA_IDS=$tmp/ids.json $pin "$build/evalua" "$here/roberta_speed.lua"
+    $pin "$py" "$here/roberta_torch.py" "$dir" "$tmp/ids.json" "$threads" "$batches"
   done
 done
 echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
