@@ -24,7 +24,7 @@
 #include "tsjson.h"
 #include "judges.h"
 
-#define MAX_REQUEST (64u << 20) /* a request larger than this gets 413 */
+#define MAX_REQUEST (256u << 20) /* a request larger than this gets 413 (batch files: 200 MB) */
 #define ECHO_MAX 200             /* bytes of the user message echoed back */
 #define MAX_FAULTS 16
 #define MAX_PATHS 64

@@ -203,8 +203,7 @@ local function seal(st, g)
   st.active[#st.active + 1] = b
 end
 
-local function enqueue(st, g, slot)
-  local line = slot.line
+local function enqueue(st, g, slot, line)
   local b = g.open
   if b and (b.n + 1 > g.max_requests or b.bytes + #line + 1 > g.max_bytes) then
     seal(st, g)
@@ -290,6 +289,7 @@ local function submit(st, b)
   b.lines = nil -- the requests are at the provider now
   b.state = "submitted"
   b.next_poll = clock() + b.poll_every
+  b.wake_at = b.next_poll + 0.02
   b.submitted_at = clock()
   count("batches")
   count("requests", b.n)
@@ -309,6 +309,7 @@ local function poll(st, b)
   local resp, err = http_call(g, "GET", url)
   b.poll_every = math.min(b.poll_every * 1.5, s.poll_max_s)
   b.next_poll = clock() + b.poll_every
+  b.wake_at = b.next_poll + 0.02
   if not resp then
     b.poll_errors = (b.poll_errors or 0) + 1
     note(string.format("%s %s: poll failed (%s); trying again", g.kind, b.id, tostring(err)))
@@ -346,7 +347,10 @@ local function poll(st, b)
     note(line)
     b.last_line = line
   end
-  if b.state == "completed" then record(b) end
+  if b.state == "completed" then
+    b.wake_at = clock() + 1 -- the answers are downloaded and handed out meanwhile
+    record(b)
+  end
 end
 
 local retryable = function(status) return status == 429 or status >= 500 end
@@ -428,9 +432,10 @@ local function distribute(st, b, outcome, why)
       else
         local reason = (o and o.retry) or why or ("no answer for the line in batch " .. tostring(b.id))
         slot.tries = slot.tries + 1
-        if slot.tries < s.max_tries and slot.line then
+        if slot.tries < s.max_tries and slot.req then
           count("retried")
-          enqueue(st, slot.group, slot)
+          local body = canonical(slot.req)
+          enqueue(st, slot.group, slot, line_of(slot.group.kind, cid, body))
         else
           count("failed")
           resolve(slot, nil, string.format("%s (after %d batch%s)", reason, slot.tries,
@@ -484,6 +489,28 @@ local function drive(st)
       if b.state == "sealed" then
         busy = true
         local ok, err, status = submit(st, b)
+        if not ok and status == 413 and b.n > 1 then
+          -- the provider found the file too large: two halves, sent in turn
+          note(string.format("%s: %d requests were too large for one batch; splitting", b.group.kind, b.n))
+          local half = b.n // 2
+          for part = 1, 2 do
+            local lo, hi = part == 1 and 1 or half + 1, part == 1 and half or b.n
+            local nb = { group = b.group, kind = b.kind, state = "sealed", slots = {}, order = {}, lines = {},
+              n = 0, bytes = 0, generation = b.generation }
+            for k = lo, hi do
+              local cid = b.order[k]
+              nb.n = nb.n + 1
+              nb.order[nb.n], nb.lines[nb.n] = cid, b.lines[k]
+              nb.bytes = nb.bytes + #b.lines[k] + 1
+              if b.slots[cid] then
+                nb.slots[cid] = b.slots[cid]
+                b.slots[cid].batch = nb
+              end
+            end
+            keep[#keep + 1] = nb
+          end
+          b.state, ok = "done", true
+        end
         if not ok then
           note(string.format("%s: %s", b.group.kind, tostring(err)))
           for _, slot in pairs(b.slots) do resolve(slot, nil, b.group.kind .. " batch: " .. tostring(err)) end
@@ -534,11 +561,14 @@ local function wait_for(st, slot)
       if not ok then fail_all(st, "batch: " .. tostring(err)) end
       if not slot.done then resolve(slot, nil, "batch: the request was lost") end
     else
+      -- a waiting row wakes as rarely as it can: after the poll that may
+      -- finish its batch (b.wake_at, set by the driver), else after the
+      -- first poll delay (an open batch is sealed and submitted meanwhile)
       local b = slot.batch
-      local wait = 0.05
-      if b and b.state == "open" and b.last_add then wait = b.last_add + s.gather_s - clock()
-      elseif b and b.state == "submitted" and b.next_poll then wait = b.next_poll - clock() end
-      sched.sleep(math.min(math.max(wait + 0.01, 0.01), 5))
+      local wait = (b and b.wake_at or (clock() + math.max(s.poll_s, s.gather_s))) - clock()
+      -- past it (the driver is late): not a busy loop of 100,000 rows
+      if wait < 0.05 then wait = math.max(0.1, s.poll_s / 2) end
+      sched.sleep(math.min(wait, s.poll_max_s + 1))
     end
   end
 end
@@ -564,7 +594,7 @@ function M.transport(call, req)
     st.by_cid[cid] = slot
     local g = group_of(st, call, req)
     slot.group = g
-    slot.line = line_of(g.kind, cid, body)
+    slot.req = req -- alive in the caller anyway; a retried line is built from it again
     local resumed = st.resumed[cid]
     if resumed then
       resumed.slots[cid] = slot
@@ -575,9 +605,10 @@ function M.transport(call, req)
         note(string.format("%s %s: resuming (recorded by an earlier process)", g.kind, resumed.id))
       end
     else
-      enqueue(st, g, slot)
+      enqueue(st, g, slot, line_of(g.kind, cid, body))
     end
   end
+  body = nil -- the line holds it until the batch is submitted; no copy stays with the waiting row
   slot.waiters = slot.waiters + 1
   wait_for(st, slot)
   slot.waiters = slot.waiters - 1
