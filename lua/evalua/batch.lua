@@ -553,6 +553,7 @@ end
 local function wait_for(st, slot)
   local sched = require "evalua.sched"
   local s = settings()
+  local backoff = s.poll_s
   while not slot.done do
     if not st.driving then
       st.driving = true
@@ -561,13 +562,18 @@ local function wait_for(st, slot)
       if not ok then fail_all(st, "batch: " .. tostring(err)) end
       if not slot.done then resolve(slot, nil, "batch: the request was lost") end
     else
-      -- a waiting row wakes as rarely as it can: after the poll that may
-      -- finish its batch (b.wake_at, set by the driver), else after the
-      -- first poll delay (an open batch is sealed and submitted meanwhile)
+      -- a waiting row wakes as rarely as it can (100,000 of them may wait):
+      -- after the poll that may finish its batch (b.wake_at, set by the
+      -- driver); while its batch is being gathered or uploaded, or when the
+      -- driver is late, after a delay that doubles up to poll_max_s
       local b = slot.batch
-      local wait = (b and b.wake_at or (clock() + math.max(s.poll_s, s.gather_s))) - clock()
-      -- past it (the driver is late): not a busy loop of 100,000 rows
-      if wait < 0.05 then wait = math.max(0.1, s.poll_s / 2) end
+      local wait = b and b.wake_at and (b.wake_at - clock()) or 0
+      if wait < 0.05 then
+        wait = backoff
+        backoff = math.min(backoff * 2, s.poll_max_s)
+      else
+        backoff = s.poll_s
+      end
       sched.sleep(math.min(wait, s.poll_max_s + 1))
     end
   end

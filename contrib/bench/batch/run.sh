@@ -32,7 +32,7 @@ measure() { # label, store, flags...
   shift 2
   curl -s -X POST "$url/reset" >/dev/null
   ROWS=$rows OPENAI_API_KEY=bench-key OPENAI_BASE_URL="$url/v1" EVALUA_BATCH_POLL_S=0.5 \
-    EVALUA_BATCH_POLL_MAX_S=2 /usr/bin/time -f "%e %U %S %M" -o "$tmp/time" \
+    EVALUA_BATCH_POLL_MAX_S=5 /usr/bin/time -f "%e %U %S %M" -o "$tmp/time" \
     "$bin" --no-cache --store "$store" "$@" "$here/eval.lua" > "$tmp/out" 2> "$tmp/err" || {
       echo "$label: failed"; tail -n 5 "$tmp/err"; exit 1; }
   read -r wall user sys rss < "$tmp/time"
