@@ -232,6 +232,8 @@ function M.make_pairwise_metric(t)
       swap = spec.swap, fn_name = "make_pairwise_metric" },
   }
   m.score_column = m.key .. "/winner"
+  -- win rates, ties and consistency have no better direction for a run
+  m.greater_is_better = nil
   m.pairwise = true
   m.swap = spec.swap
   m.finish_rows = function(mv)
