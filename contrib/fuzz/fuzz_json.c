@@ -90,7 +90,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     json_value v, w;
     char e[200];
     if (json_parse(s, n, &v, e, sizeof e) < 0) return 0;
-    for (int flags = 0; flags < 4; flags++) {
+    static const int modes[] = {0, JSON_ASCII, JSON_PANDAS, JSON_ASCII | JSON_PANDAS, JSON_BYTES,
+                                JSON_CANONICAL, JSON_CANONICAL | JSON_ASCII};
+    for (size_t k = 0; k < sizeof modes / sizeof modes[0]; k++) {
+      int flags = modes[k];
       json_buf a = {0}, b = {0};
       if (json_write(&a, &v, flags) < 0) abort();
       if (json_parse(a.p, a.len, &w, e, sizeof e) < 0) abort();
