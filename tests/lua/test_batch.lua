@@ -122,6 +122,10 @@ h.case("openai: split at the request limit, failed lines retried, same table as 
   h.eq(c, 0, o)
   local acc = cjson.decode(o).accounting
   h.eq(acc.batch.retried, bs.failed_lines, "retries in the run's accounting")
+  local c2, text = h.evalua({ "--store", db, "runs", "show", id })
+  h.eq(c2, 0, text)
+  assert(text:find(string.format("batch%%s+%d batches, %d requests, %d retried, 0 failed, 0 resumed", bs.batches,
+    bs.lines, bs.failed_lines)), text)
   no_key_in(db)
   srv.stop()
 end)

@@ -74,6 +74,10 @@ h.case("a member killed mid-run: its requests go elsewhere, 0 rows fail", functi
   local run = tracking.get_run(r.run_id)
   h.eq(run.accounting.endpoints[b.url .. "/v1"].requests, eb.requests, "stored per-endpoint count")
   h.eq(run.accounting.failures, 0, "no failed call in the run")
+  local c, text = h.evalua({ "--store", config.store_path, "runs", "show", r.run_id })
+  h.eq(c, 0, text)
+  local line = text:match("\n%s*" .. (b.url .. "/v1"):gsub("%p", "%%%0") .. "%s+([^\n]*)")
+  h.eq(line, eb.requests .. " requests, 0 failed, 0 ejections", "runs show: the member's line")
   b:stop()
 end)
 

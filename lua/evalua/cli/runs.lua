@@ -207,6 +207,18 @@ function M.accounting_lines(acc)
       out[#out + 1] = { "dry run", string.format("%d requests, ~%d prompt tokens, est. %s", dry.requests,
         dry.prompt_tokens or 0, money(dry.cost_usd)) }
     end
+    local b = acc.batch -- evalua.batch (docs/scale.md)
+    if type(b) == "table" and (b.batches or 0) + (b.resumed or 0) > 0 then
+      out[#out + 1] = { "batch", string.format("%d batches, %d requests, %d retried, %d failed, %d resumed",
+        b.batches or 0, b.requests or 0, b.retried or 0, b.failed or 0, b.resumed or 0) }
+    end
+    if type(acc.endpoints) == "table" then -- endpoint pools (evalua.pool)
+      for _, url in ipairs(sorted(acc.endpoints)) do
+        local e = acc.endpoints[url]
+        out[#out + 1] = { url, string.format("%d requests, %d failed, %d ejections", e.requests or 0,
+          e.failures or 0, e.ejections or 0) }
+      end
+    end
     return out
   end
   flatten("", acc, out)
