@@ -41,13 +41,13 @@ local function dead_url()
 end
 
 h.case("a member killed mid-run: its requests go elsewhere, 0 rows fail", function()
-  local a = testserver.start{ latency_ms = 60 }
-  local b = testserver.start{ latency_ms = 60 }
+  local a = testserver.start{ latency_ms = 80 }
+  local b = testserver.start{ latency_ms = 80 }
   accounting.reset()
   pool._reset()
-  local N = 240
+  local N = 400 -- about 4 s: time for the watcher to see 20 answers, even on a loaded machine
   -- the kill lands once a has answered 20 requests, while more are in
-  -- flight (8 at a time, ~60 ms each), however loaded the machine is
+  -- flight (8 at a time, ~80 ms each), however loaded the machine is
   os.execute(string.format("(while :; do n=$(curl -s %s/stats | sed -n 's/^{\"requests\":\\([0-9]*\\).*/\\1/p');"
     .. " [ \"${n:-0}\" -ge 20 ] && break; sleep 0.02; done; kill -9 %d) >/dev/null 2>&1 &", a.url, a.pid))
   local model = evalua.openai.model{ model = "gpt-3.5-turbo", api_key = "k",
