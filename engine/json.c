@@ -188,7 +188,7 @@ static int perr(json_parser *p, size_t at, const char *fmt, ...)
   return -1;
 }
 
-static int unexpected(json_parser *p, const char *what)
+int json_unexpected(json_parser *p, const char *what)
 {
   if (p->pos >= p->len) return perr(p, p->pos, "unexpected end of input, expected %s", what);
   unsigned char c = (unsigned char)p->src[p->pos];
@@ -245,7 +245,7 @@ static void put_utf8(json_buf *b, uint32_t cp)
 
 int json_parse_string(json_parser *p, json_buf *out)
 {
-  if (p->pos >= p->len || p->src[p->pos] != '"') return unexpected(p, "a string");
+  if (p->pos >= p->len || p->src[p->pos] != '"') return json_unexpected(p, "a string");
   size_t start = p->pos;
   size_t i = p->pos + 1;
   const char *s = p->src;
@@ -319,21 +319,21 @@ static int parse_number(json_parser *p, json_value *out)
   }
   if (i >= p->len || s[i] < '0' || s[i] > '9') {
     p->pos = i;
-    return unexpected(p, "a digit");
+    return json_unexpected(p, "a digit");
   }
   if (s[i] == '0') i++;
   else while (i < p->len && s[i] >= '0' && s[i] <= '9') i++;
   if (i < p->len && s[i] == '.') {
     isfloat = 1;
     i++;
-    if (i >= p->len || s[i] < '0' || s[i] > '9') { p->pos = i; return unexpected(p, "a digit after '.'"); }
+    if (i >= p->len || s[i] < '0' || s[i] > '9') { p->pos = i; return json_unexpected(p, "a digit after '.'"); }
     while (i < p->len && s[i] >= '0' && s[i] <= '9') i++;
   }
   if (i < p->len && (s[i] == 'e' || s[i] == 'E')) {
     isfloat = 1;
     i++;
     if (i < p->len && (s[i] == '+' || s[i] == '-')) i++;
-    if (i >= p->len || s[i] < '0' || s[i] > '9') { p->pos = i; return unexpected(p, "a digit in the exponent"); }
+    if (i >= p->len || s[i] < '0' || s[i] > '9') { p->pos = i; return json_unexpected(p, "a digit in the exponent"); }
     while (i < p->len && s[i] >= '0' && s[i] <= '9') i++;
   }
   size_t n = i - start;
@@ -446,7 +446,7 @@ int json_parse_value(json_parser *p, json_value *out)
   out->kind = JSON_NULL;
   json_skip_ws(p);
   out->pos = p->pos;
-  if (p->pos >= p->len) return unexpected(p, "a value");
+  if (p->pos >= p->len) return json_unexpected(p, "a value");
   char c = p->src[p->pos];
   switch (c) {
   case '"': {
@@ -475,7 +475,7 @@ int json_parse_value(json_parser *p, json_value *out)
       size_t k = out->u.c.n;
       if (obj) {
         if (p->pos >= p->len || p->src[p->pos] != '"') {
-          unexpected(p, "a string key");
+          json_unexpected(p, "a string key");
           json_value_free(out);
           return -1;
         }
@@ -487,7 +487,7 @@ int json_parse_value(json_parser *p, json_value *out)
         }
         json_skip_ws(p);
         if (p->pos >= p->len || p->src[p->pos] != ':') {
-          unexpected(p, "':'");
+          json_unexpected(p, "':'");
           free(out->u.c.keys[k].s);
           json_value_free(out);
           return -1;
@@ -503,7 +503,7 @@ int json_parse_value(json_parser *p, json_value *out)
       json_skip_ws(p);
       if (p->pos < p->len && p->src[p->pos] == ',') { p->pos++; continue; }
       if (p->pos < p->len && p->src[p->pos] == (obj ? '}' : ']')) { p->pos++; break; }
-      unexpected(p, obj ? "',' or '}'" : "',' or ']'");
+      json_unexpected(p, obj ? "',' or '}'" : "',' or ']'");
       json_value_free(out);
       return -1;
     }
@@ -534,7 +534,7 @@ int json_parse_value(json_parser *p, json_value *out)
       return parse_number(p, out);
     }
   }
-  return unexpected(p, "a value");
+  return json_unexpected(p, "a value");
 }
 
 int json_parse(const char *src, size_t len, json_value *out, char *err, size_t errcap)
@@ -552,7 +552,7 @@ int json_parse(const char *src, size_t len, json_value *out, char *err, size_t e
     json_skip_ws(&p);
     if (p.pos < p.len) {
       json_value_free(out);
-      rc = unexpected(&p, "end of input");
+      rc = json_unexpected(&p, "end of input");
     }
   }
   if (rc < 0) {

@@ -104,6 +104,10 @@ typedef struct {
 
 #define JSON_MAX_DEPTH 500
 
+/* Sets p's error to "unexpected <what is at p->pos>, expected <what>" and
+ * returns -1: the words of every syntax error, for readers built on these
+ * functions (engine/ljson.c). */
+int json_unexpected(json_parser *p, const char *what);
 /* Skips JSON whitespace at p->pos. */
 void json_skip_ws(json_parser *p);
 /* Parses one value at p->pos (after whitespace) into *out, which the caller

@@ -23,7 +23,6 @@
 #include "ljson.h"
 
 #define BUFMT "evalua.json.buf"
-#define TREEMT "evalua.json.tree"
 #define ENCODE_DEPTH 100 /* Lua tables nested deeper are taken for a cycle */
 #define DECODE_DEPTH 200
 
@@ -36,12 +35,6 @@ const ljson_opts ljson_cell = {0, -1, 1, 0, "table"};
 static int buf_gc(lua_State *L)
 {
   json_buf_free(luaL_checkudata(L, 1, BUFMT));
-  return 0;
-}
-
-static int tree_gc(lua_State *L)
-{
-  json_value_free(luaL_checkudata(L, 1, TREEMT));
   return 0;
 }
 
@@ -237,62 +230,110 @@ void ljson_write(lua_State *L, int idx, json_buf *b, const ljson_opts *o)
 
 /* ---- JSON -> Lua value ---- */
 
-void ljson_push(lua_State *L, const json_value *v)
+typedef struct {
+  lua_State *L;
+  json_parser p;
+  json_buf *s; /* the decoded text of one string at a time */
+} reader;
+
+/* pushes the string at r->p.pos; 0 or -1 */
+static int read_string(reader *r)
 {
-  luaL_checkstack(L, 4, "json: nesting too deep");
-  switch (v->kind) {
-  case JSON_NULL: lua_pushnil(L); break;
-  case JSON_FALSE: lua_pushboolean(L, 0); break;
-  case JSON_TRUE: lua_pushboolean(L, 1); break;
-  case JSON_INT: lua_pushinteger(L, (lua_Integer)v->u.i); break;
-  case JSON_FLOAT: lua_pushnumber(L, (lua_Number)v->u.d); break;
-  case JSON_STRING: lua_pushlstring(L, v->u.str.s, v->u.str.len); break;
-  case JSON_ARRAY: {
-    int holes = 0;
-    lua_createtable(L, (int)(v->u.c.n < 1u << 30 ? v->u.c.n : 0), 0);
-    for (size_t i = 0; i < v->u.c.n; i++) {
-      if (v->u.c.items[i].kind == JSON_NULL) { holes = 1; continue; }
-      ljson_push(L, &v->u.c.items[i]);
-      lua_rawseti(L, -2, (lua_Integer)i + 1);
+  r->s->len = 0;
+  if (json_parse_string(&r->p, r->s) < 0) return -1;
+  lua_pushlstring(r->L, r->s->p ? r->s->p : "", r->s->len);
+  return 0;
+}
+
+/* Pushes one value straight into Lua (no tree): 0, or -1 with r->p's error
+ * set (the stack then holds partial values; the caller raises). */
+static int read_value(reader *r)
+{
+  lua_State *L = r->L;
+  json_parser *p = &r->p;
+  json_skip_ws(p);
+  if (p->pos >= p->len) return json_unexpected(p, "a value");
+  char c = p->src[p->pos];
+  if (c == '"') return read_string(r);
+  if (c == '[' || c == '{') {
+    int obj = c == '{';
+    char close = obj ? '}' : ']';
+    int max = p->max_depth > 0 ? p->max_depth : JSON_MAX_DEPTH;
+    if (++p->depth > max) {
+      snprintf(p->msg, sizeof p->msg, "nesting deeper than %d", max);
+      p->errpos = p->pos;
+      return -1;
     }
-    if (holes) {
-      lua_pushinteger(L, (lua_Integer)v->u.c.n);
+    luaL_checkstack(L, 4, "json: nesting too deep");
+    lua_newtable(L);
+    p->pos++;
+    json_skip_ws(p);
+    if (p->pos < p->len && p->src[p->pos] == close) {
+      p->pos++;
+      p->depth--;
+      return 0;
+    }
+    lua_Integer k = 0;
+    int holes = 0;
+    for (;;) {
+      json_skip_ws(p);
+      if (obj) {
+        if (p->pos >= p->len || p->src[p->pos] != '"') return json_unexpected(p, "a string key");
+        if (read_string(r) < 0) return -1;
+        json_skip_ws(p);
+        if (p->pos >= p->len || p->src[p->pos] != ':') return json_unexpected(p, "':'");
+        p->pos++;
+        if (read_value(r) < 0) return -1;
+        lua_rawset(L, -3); /* a null leaves the key out */
+      } else {
+        if (read_value(r) < 0) return -1;
+        k++;
+        if (lua_isnil(L, -1)) {
+          holes = 1;
+          lua_pop(L, 1);
+        } else lua_rawseti(L, -2, k);
+      }
+      json_skip_ws(p);
+      if (p->pos < p->len && p->src[p->pos] == ',') { p->pos++; continue; }
+      if (p->pos < p->len && p->src[p->pos] == close) { p->pos++; break; }
+      return json_unexpected(p, obj ? "',' or '}'" : "',' or ']'");
+    }
+    if (holes) { /* a list holding null gets its length in n */
+      lua_pushinteger(L, k);
       lua_setfield(L, -2, "n");
     }
-    break;
+    p->depth--;
+    return 0;
   }
-  case JSON_OBJECT:
-    lua_createtable(L, 0, (int)(v->u.c.n < 1u << 30 ? v->u.c.n : 0));
-    for (size_t i = 0; i < v->u.c.n; i++) {
-      if (v->u.c.items[i].kind == JSON_NULL) continue;
-      lua_pushlstring(L, v->u.c.keys[i].s, v->u.c.keys[i].len);
-      ljson_push(L, &v->u.c.items[i]);
-      lua_rawset(L, -3);
-    }
-    break;
+  json_value v; /* a number or a word: json.c allocates nothing for these */
+  if (json_parse_value(p, &v) < 0) return -1;
+  switch (v.kind) {
+  case JSON_FALSE: lua_pushboolean(L, 0); break;
+  case JSON_TRUE: lua_pushboolean(L, 1); break;
+  case JSON_INT: lua_pushinteger(L, (lua_Integer)v.u.i); break;
+  case JSON_FLOAT: lua_pushnumber(L, (lua_Number)v.u.d); break;
+  default: lua_pushnil(L); break;
   }
+  return 0;
 }
 
 void ljson_push_text(lua_State *L, const char *s, size_t n, int max_depth, const char *api)
 {
-  json_value *v = lua_newuserdatauv(L, sizeof *v, 0); /* [tree] */
-  memset(v, 0, sizeof *v);
-  set_gc_meta(L, TREEMT, tree_gc);
-  json_parser p = {.src = s, .len = n, .max_depth = max_depth};
-  int rc = json_parse_value(&p, v);
+  reader r = {.L = L, .p = {.src = s, .len = n, .max_depth = max_depth}};
+  r.s = ljson_newbuf(L); /* [buf] */
+  int top = lua_gettop(L);
+  int rc = read_value(&r);
   if (rc == 0) {
-    json_skip_ws(&p);
-    if (p.pos < p.len) {
-      json_value_free(v);
-      p.errpos = p.pos;
-      snprintf(p.msg, sizeof p.msg, "trailing text");
+    json_skip_ws(&r.p);
+    if (r.p.pos < r.p.len) {
+      r.p.errpos = r.p.pos;
+      snprintf(r.p.msg, sizeof r.p.msg, "trailing text");
       rc = -1;
     }
   }
-  if (rc < 0) luaL_error(L, "%s: %s at byte %d", api, p.msg, (int)(p.errpos + 1));
-  ljson_push(L, v); /* [tree, value] */
-  json_value_free(v); /* now, not at the box's collection (its __gc is then a no-op) */
-  lua_remove(L, -2);
+  if (rc < 0) luaL_error(L, "%s: %s at byte %d", api, r.p.msg, (int)(r.p.errpos + 1));
+  json_buf_free(r.s);
+  lua_remove(L, top); /* [value] */
 }
 
 /* ---- the module ---- */

@@ -35,12 +35,10 @@ json_buf *ljson_newbuf(lua_State *L);
  * be freed). Out of memory shows as b->oom. */
 void ljson_write(lua_State *L, int idx, json_buf *b, const ljson_opts *o);
 
-/* Pushes v as a Lua value: null is nil (an object leaves the key out, an
- * array holding one gets its length in field n), integers stay integers. */
-void ljson_push(lua_State *L, const json_value *v);
-
-/* Parses the JSON document s[0..n) and pushes its value (ljson_push). Bytes
- * inside strings need not be UTF-8 (they come back as they were written).
+/* Parses the JSON document s[0..n) with json.c's lexer and pushes its value
+ * straight into Lua (no tree): null is nil (an object leaves the key out, an
+ * array holding one gets its length in field n), integers stay integers.
+ * Bytes inside strings need not be UTF-8 (they come back as they were written).
  * Nesting is limited to max_depth. On a syntax error raises "<api>: <what>
  * at byte <1-based offset>". */
 void ljson_push_text(lua_State *L, const char *s, size_t n, int max_depth, const char *api);
