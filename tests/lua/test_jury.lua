@@ -220,4 +220,28 @@ h.case("samples through OpenAI's n: one request per row, K choices", function()
   h.eq(lines, 2)
 end)
 
+h.case("a juror's unparseable answer is not cached: asked again on the next run, not replayed", function()
+  local gs <close> = require("testserver").start{ judge_garbage = 1 }
+  for _, name in ipairs({ "g1", "g2" }) do
+    models.register_endpoint(name, { base_url = gs.url .. "/v1", model = "judge-" .. name })
+  end
+  config.cache = nil
+  config.cache_path = h.tmpdir() .. "/jury-cache.db"
+  local m = metric({ "endpoints:/g1", "endpoints:/g2" }, { jury = "mean" })
+  -- every judge prompt is answered with garbage on its first receipt
+  local r = run(m)
+  h.eq(gs:stats().requests, 2 * N, "first run: one request per juror and row")
+  h.eq(r.metrics["quality/v1/failures"], N, "every row failed (both jurors)")
+  -- the second run asks every failed juror again (a replayed garbage answer
+  -- would send nothing) and now gets real scores
+  r = run(m)
+  h.eq(gs:stats().requests, 4 * N, "second run: the failed answers were asked again")
+  h.eq(r.metrics["quality/v1/failures"] or 0, 0, "second run scores every row")
+  h.eq(r.metrics["quality/v1/judge_failures"], 0, "no juror failed")
+  -- the good answers are cached: a third run sends nothing
+  run(m)
+  h.eq(gs:stats().requests, 4 * N, "third run: served from the cache")
+  config.cache_path = nil
+end)
+
 h.done()

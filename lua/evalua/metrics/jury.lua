@@ -137,11 +137,13 @@ local function judge_one(spec, g, model, prompt, row_index)
     return p
   end
   local lp_fields = want_lp and { logprobs = true, top_logprobs = spec.top_logprobs or 20 } or {}
+  -- only answers that parse are cached, so a failed one is asked again next run
+  local function accept(text) return g.read_score(spec, text) ~= nil end
   local failure
   if K > 1 and supports_n(model) then
     local extra = copy(lp_fields)
     extra.n = K
-    local text, detail = g.ask(spec, model, prompt, row_index, with(extra), schema)
+    local text, detail = g.ask(spec, model, prompt, row_index, with(extra), schema, accept)
     if text == nil then return nil, detail end
     answers = choices_of(text, detail)
   else
@@ -157,7 +159,7 @@ local function judge_one(spec, g, model, prompt, row_index)
         end
       end
       local params = (K > 1 or want_lp) and with(extra) or nil
-      local text, detail = g.ask(spec, model, prompt, row_index, params, schema)
+      local text, detail = g.ask(spec, model, prompt, row_index, params, schema, accept)
       if text == nil then failure = detail
       else
         local list = choices_of(text, detail)
