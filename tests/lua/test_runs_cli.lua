@@ -19,6 +19,7 @@ local function mk(exp, name, scores, preds, metrics)
     "judge/v1/score", "judge/v1/justification", "ratio" }, data = data })
   run:log_metrics(metrics, { ["judge/v1"] = true })
   run:log_param("model", "m-" .. name)
+  run:log_param("judges", "judge/v1=openai:/gpt-4o:9118dd86a1b2c3d4,style/v1=endpoints:/local:0123abcd4567ef89")
   run:set_accounting({ requests = 3, cache_hits = 1, prompt_tokens = 100, completion_tokens = 20, cost_usd = 0.5,
     models = { ["openai:gpt"] = { requests = 3, cache_hits = 1, prompt_tokens = 100, completion_tokens = 20,
       cost_usd = 0.5 } } })
@@ -85,7 +86,7 @@ h.case("runs show", function()
   local l = lines(out)
   assert(l[1]:find("^run %x+  alpha$"), l[1])
   for _, want in ipairs({
-    "  experiment  translation", "  status      FINISHED", "  rows        3", "params", "  model  m-alpha",
+    "  experiment  translation", "  status      FINISHED", "  rows        3", "params", "  model   m-alpha", "  judges  judge/v1: openai:/gpt-4o; style/v1: endpoints:/local",
     "metrics", "  judge/v1/failures  1  (lower is better)", "  judge/v1/mean      4  (higher is better)",
     "  toxicity/v1/ratio  0", "accounting", "  total       3 requests, 1 cached, 100 prompt + 20 completion tokens, $0.50",
     "  openai:gpt  3 requests, 1 cached, 100 prompt + 20 completion tokens, $0.50", "tables", "  eval_results_table  3 rows, 6 columns", "artifacts",

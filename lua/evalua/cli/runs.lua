@@ -265,7 +265,13 @@ function M.show(ref, opts)
     columns(rows, out)
   end
   local ps = {}
-  for _, k in ipairs(sorted(r.params)) do ps[#ps + 1] = { k, one_line(r.params[k], 100) } end
+  -- parameters as a person reads them (names, not hashes: report.param_text)
+  local param_text = require("evalua.report").param_text
+  for _, k in ipairs(sorted(r.params)) do
+    local shown = param_text(k, r.params[k])
+    if type(shown) == "string" then shown = shown:gsub("\n", "; ") end
+    ps[#ps + 1] = { k, one_line(shown, 100) }
+  end
   section("params", ps)
   local ms = {}
   for _, k in ipairs(sorted(r.metrics)) do
