@@ -78,24 +78,14 @@ function M.build_request(args)
   end
   local headers = { ["Content-Type"] = "application/json", ["anthropic-version"] = M.api_version }
   if args.api_key and args.api_key ~= "" then headers["x-api-key"] = args.api_key end
-  for k, v in pairs(args.extra_headers or {}) do headers[k] = v end
-  return { method = "POST", url = url, headers = headers, body = common.encode(body),
-    timeout_ms = args.timeout_ms }
+  return common.post(url, headers, args.extra_headers, body, args.timeout_ms)
 end
 
 -- Parses a Messages response: the text blocks of `content` joined, usage
 -- from input_tokens/output_tokens; detail = { finish_reason, model, raw }.
 function M.parse_response(response, request)
-  local status = tonumber(response.status) or 0
-  if status < 200 or status > 299 then return nil, common.http_error(response, request) end
-  local v = common.decode(response.body)
-  if type(v) ~= "table" then
-    local s = tostring(response.body or ""):sub(1, 80)
-    return nil, "malformed JSON in response: " .. string.format("%q", s)
-  end
-  if v.type == "error" or (v.error ~= nil and v.error ~= common.null) then
-    return nil, "error in response: " .. common.server_message(response.body)
-  end
+  local v, err = common.response_json(response, request, function(x) return x.type == "error" end)
+  if v == nil then return nil, err end
   if type(v.content) ~= "table" then return nil, "response has no content" end
   local text = common.content_text(v.content)
   if text == nil then

@@ -92,6 +92,31 @@ function M.http_error(response, request)
     M.server_message(response.body))
 end
 
+-- The prologue every parse_response shares: a non-2xx status, a body that
+-- is not a JSON object, or an error object in a 2xx body become nil, err;
+-- otherwise the decoded body. is_error(v) (optional) adds a provider's own
+-- error shape (Anthropic's { type = "error" }).
+function M.response_json(response, request, is_error)
+  local status = tonumber(response.status) or 0
+  if status < 200 or status > 299 then return nil, M.http_error(response, request) end
+  local v = M.decode(response.body)
+  if type(v) ~= "table" then
+    local s = tostring(response.body or ""):sub(1, 80)
+    return nil, "malformed JSON in response: " .. string.format("%q", s)
+  end
+  if (v.error ~= nil and v.error ~= M.null) or (is_error and is_error(v)) then
+    return nil, "error in response: " .. M.server_message(response.body)
+  end
+  return v
+end
+
+-- The request table every build_request returns: the caller's extra
+-- headers over the provider's, the body in canonical JSON.
+function M.post(url, headers, extra_headers, body, timeout_ms)
+  for k, v in pairs(extra_headers or {}) do headers[k] = v end
+  return { method = "POST", url = url, headers = headers, body = M.encode(body), timeout_ms = timeout_ms }
+end
+
 -- Usage normalised to prompt/completion/total token counts (integers).
 function M.usage(prompt, completion, total)
   prompt, completion = M.int(prompt), M.int(completion)

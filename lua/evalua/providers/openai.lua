@@ -96,10 +96,7 @@ function M.build_request(args)
   if args.organization and args.organization ~= "" then
     headers["OpenAI-Organization"] = args.organization
   end
-  for k, v in pairs(args.extra_headers or {}) do headers[k] = v end
-
-  return { method = "POST", url = url, headers = headers, body = common.encode(body),
-    timeout_ms = args.timeout_ms }
+  return common.post(url, headers, args.extra_headers, body, args.timeout_ms)
 end
 
 -- Parses a response ({ status, headers, body }). Returns text, usage, detail
@@ -107,16 +104,8 @@ end
 -- detail = { finish_reason, logprobs, model, raw } (raw: the decoded body);
 -- or nil, err with the server's message for HTTP errors.
 function M.parse_response(response, request)
-  local status = tonumber(response.status) or 0
-  if status < 200 or status > 299 then return nil, common.http_error(response, request) end
-  local v = common.decode(response.body)
-  if type(v) ~= "table" then
-    local s = tostring(response.body or ""):sub(1, 80)
-    return nil, "malformed JSON in response: " .. string.format("%q", s)
-  end
-  if v.error ~= nil and v.error ~= common.null then
-    return nil, "error in response: " .. common.server_message(response.body)
-  end
+  local v, err = common.response_json(response, request)
+  if v == nil then return nil, err end
   local choices = v.choices
   if type(choices) ~= "table" or choices[1] == nil then return nil, "response has no choices" end
   local choice = choices[1]
