@@ -214,13 +214,12 @@ end
 
 -- ------------------------------------------------------------ limits
 
+-- the C memory cap (engine/llimits.c, in every build: a missing module is
+-- an error, never a silently uncapped pack)
 local limits_c
 local function mem()
-  if limits_c == nil then
-    local ok, l = pcall(require, "evalua.limits")
-    limits_c = ok and l or false
-  end
-  return limits_c or nil
+  if limits_c == nil then limits_c = require "evalua.limits" end
+  return limits_c
 end
 
 -- the running guard of each thread (a pack calling the engine calling
