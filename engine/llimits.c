@@ -70,6 +70,18 @@ static int l_refused(lua_State *L)
   return 1;
 }
 
+/* __gc of the guard: puts the state's own allocator back. The guard is made
+ * after the module's library is loaded, so lua_close finalizes it before the
+ * loader's table unloads that library (stock lua5.4 dlcloses C modules):
+ * the state never calls into unmapped code while it frees the rest. */
+static int l_restore(lua_State *L)
+{
+  if (installed(L)) lua_setallocf(L, lim.f, lim.ud);
+  lim.owner = NULL;
+  lim.limit = 0;
+  return 0;
+}
+
 int luaopen_evalua_limits(lua_State *L)
 {
   if (!installed(L)) {
@@ -80,6 +92,12 @@ int luaopen_evalua_limits(lua_State *L)
     lim.used = (long long)lua_gc(L, LUA_GCCOUNT, 0) * 1024 + lua_gc(L, LUA_GCCOUNTB, 0);
     lim.limit = 0;
     lua_setallocf(L, lim_alloc, NULL);
+    lua_newuserdatauv(L, 0, 0);
+    lua_newtable(L);
+    lua_pushcfunction(L, l_restore);
+    lua_setfield(L, -2, "__gc");
+    lua_setmetatable(L, -2);
+    lua_setfield(L, LUA_REGISTRYINDEX, "evalua.limits.guard");
   }
   static const luaL_Reg fns[] = {
     {"used", l_used}, {"limit", l_limit}, {"refused", l_refused}, {NULL, NULL}};
