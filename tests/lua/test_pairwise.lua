@@ -89,6 +89,10 @@ h.case("prompt: examples, grading context, literal braces; failures", function()
     predictions = "output_a", extra_metrics = { m } }
   h.eq(seen, nil, "no request")
   h.eq(r2.metrics["faithful/v1/failures"], 1)
+  h.raises("make_pairwise_metric: field 'proxy_url' must be a string, got number", genai.make_pairwise_metric,
+    { name = "x", definition = "d", grading_prompt = "g", proxy_url = 8080 })
+  h.raises("make_pairwise_metric: field 'extra_headers' must be a table, got string", genai.make_pairwise_metric,
+    { name = "x", definition = "d", grading_prompt = "g", extra_headers = "X-A: 1" })
   h.raises("examples[1].winner must be 'A', 'B' or 'tie'", genai.make_pairwise_metric, { name = "x",
     definition = "d", grading_prompt = "g", examples = { { output_a = "a", output_b = "b", winner = "a", justification = "j" } } })
   -- an unreadable verdict is a recorded failure that keeps the raw answer

@@ -167,6 +167,8 @@ function M.make_pairwise_metric(t)
   util.check_field(api, t, "definition", "string")
   util.check_field(api, t, "grading_prompt", "string")
   util.check_field(api, t, "parameters", "table", true)
+  util.check_field(api, t, "extra_headers", "table", true)
+  util.check_field(api, t, "proxy_url", "string", true)
   util.check_field(api, t, "swap", "boolean", true)
   util.check_field(api, t, "include_input", "boolean", true)
   local version = t.version or "v1"
